@@ -1,0 +1,6 @@
+"""The apps: glue between data, builders, training and export. Each saves and exports whole."""
+
+from rnnapps.apps.base import App, load
+from rnnapps.apps.sentiment import ClassifierPredictions, SentimentClassifier
+
+__all__ = ["App", "ClassifierPredictions", "SentimentClassifier", "load"]

@@ -1,0 +1,218 @@
+"""`App`: what every app shares: saving whole, loading, strategies, fitting with callbacks.
+
+A saved app is one directory:
+
+    config.json       app name, format version, constructor options, learned state (labels ...)
+    vocabulary.json   the token vocabulary (JSON list; id of token i is i + 2)
+    model.keras       the Keras model on int ids, optimizer state included
+
+No pickle anywhere: the directory can be inspected, versioned and loaded safely.
+"""
+
+import contextlib
+import importlib
+import json
+import os
+import warnings
+
+import keras
+import tensorflow as tf
+
+import rnnapps
+from rnnapps.errors import ConfigError, DataError, ModelFileError
+from rnnapps.io_utils import replace_directory
+from rnnapps.text import load_vocabulary, save_vocabulary
+from rnnapps.training import default_callbacks
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.keras"
+VOCABULARY_FILE = "vocabulary.json"
+FORMAT_VERSION = 1
+_APPS = {}
+
+
+def register_app(cls):
+    """Class decorator: lets `rnnapps.load` find the app class named in a save's config."""
+    _APPS[cls.__name__] = cls
+    return cls
+
+
+def read_saved_config(path):
+    """Reads and checks `config.json` of a saved app directory."""
+    path = os.fspath(path)
+    config_path = os.path.join(path, CONFIG_FILE)
+    if not os.path.isdir(path):
+        raise ModelFileError(f"no saved app at {path}: the directory does not exist")
+    if not os.path.isfile(config_path):
+        raise ModelFileError(f"{path} is not a saved rnnapps app: {CONFIG_FILE} is missing")
+    try:
+        with open(config_path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{config_path} is corrupted: {error}") from None
+    if not isinstance(document, dict) or "app" not in document:
+        raise ModelFileError(f"{config_path} does not describe an rnnapps app")
+    if document.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} was saved by a newer rnnapps (format {document['format_version']}); upgrade rnnapps to load it"
+        )
+    return document
+
+
+def load(path, strategy=None):
+    """Loads any app saved with `app.save(path)`.
+
+    Args:
+        path: the saved directory.
+        strategy: optional `tf.distribute.Strategy` to rebuild the model under.
+
+    Example:
+        >>> clf = rnnapps.load("models/sentiment")  # doctest: +SKIP
+        >>> clf.predict(["what a film"]).labels     # doctest: +SKIP
+    """
+    document = read_saved_config(path)
+    importlib.import_module("rnnapps.apps")  # registers every app class
+    cls = _APPS.get(document["app"])
+    if cls is None:
+        raise ModelFileError(f"{path} holds an unknown app type {document['app']!r}")
+    return cls._from_saved(os.fspath(path), document, strategy)
+
+
+class App:
+    """Base class of the apps. Subclasses set `kind` and implement the hooks below."""
+
+    kind = "app"
+
+    def __init__(self, strategy=None):
+        self.strategy = strategy
+        self.model = None
+        self.vectorizer = None
+        self.history = None
+
+    # -- hooks ---------------------------------------------------------------------
+    def get_config(self):
+        """Constructor options, JSON-serializable (enough to rebuild an untrained app)."""
+        raise NotImplementedError
+
+    def _make_vectorizer(self, vocabulary=None):
+        """A `TextVectorizer` configured from this app's options."""
+        raise NotImplementedError
+
+    def _get_state(self):
+        """Learned, JSON-serializable state beyond vocabulary and weights (e.g. label names)."""
+        return {}
+
+    def _set_state(self, state):
+        pass
+
+    # -- shared machinery ----------------------------------------------------------
+    @property
+    def is_fitted(self):
+        return self.model is not None
+
+    def _require_fitted(self, action):
+        if not self.is_fitted:
+            raise ConfigError(f"cannot {action}: this {type(self).__name__} is not trained yet (call fit() or rnnapps.load())")
+
+    def _scope(self):
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    def _say(self, verbose, message):
+        if verbose:
+            print(message, flush=True)
+
+    def save(self, path):
+        """Saves the whole app (model, vocabulary, config) to the directory `path`.
+
+        The directory is written next to its final place and renamed into it, so a
+        crash never leaves a half-written save, and an existing save is only replaced
+        once the new one is complete. A non-empty directory that is not an rnnapps save
+        is never overwritten.
+
+        Example:
+            >>> clf.save("models/sentiment")  # doctest: +SKIP
+        """
+        self._require_fitted("save")
+        document = {
+            "format_version": FORMAT_VERSION,
+            "app": type(self).__name__,
+            "rnnapps_version": rnnapps.__version__,
+            "config": self.get_config(),
+            "state": self._get_state(),
+        }
+
+        def write(directory):
+            with open(os.path.join(directory, CONFIG_FILE), "w", encoding="utf-8") as handle:
+                json.dump(document, handle, ensure_ascii=False, indent=2)
+            save_vocabulary(self.vectorizer.get_vocabulary(), os.path.join(directory, VOCABULARY_FILE))
+            self.model.save(os.path.join(directory, MODEL_FILE))
+
+        return replace_directory(write, path, CONFIG_FILE)
+
+    @classmethod
+    def _from_saved(cls, path, document, strategy):
+        if document["app"] != cls.__name__:
+            raise ModelFileError(f"{path} holds a {document['app']}, not a {cls.__name__}")
+        try:
+            app = cls(**document.get("config", {}), strategy=strategy)
+        except (TypeError, ConfigError) as error:
+            raise ModelFileError(f"{path}/{CONFIG_FILE} has invalid options: {error}") from None
+        app.vectorizer = app._make_vectorizer(load_vocabulary(os.path.join(path, VOCABULARY_FILE)))
+        model_path = os.path.join(path, MODEL_FILE)
+        if not os.path.isfile(model_path):
+            raise ModelFileError(f"{path} is incomplete: {MODEL_FILE} is missing")
+        importlib.import_module("rnnapps.layers")  # registers the custom layers
+        with app._scope():
+            try:
+                app.model = keras.saving.load_model(model_path)
+            except Exception as error:  # zip, HDF5 and deserialization errors all mean: damaged file
+                raise ModelFileError(f"{model_path} is corrupted or incompatible: {type(error).__name__}: {error}") from None
+        vocabulary_size = app.model.get_layer("embedding").input_dim
+        if vocabulary_size != app.vectorizer.vocabulary_size:
+            raise ModelFileError(
+                f"{path}: the vocabulary has {app.vectorizer.vocabulary_size} ids but the model expects "
+                f"{vocabulary_size}; the files come from different saves"
+            )
+        app._set_state(document.get("state", {}))
+        return app
+
+    @classmethod
+    def load(cls, path, strategy=None):
+        """Loads a saved app of this class (see `rnnapps.load`)."""
+        return cls._from_saved(os.fspath(path), read_saved_config(path), strategy)
+
+    def _fit_model(self, train, validation, epochs, verbose, callbacks, sources, checkpoint_dir=None,
+                   tensorboard_dir=None, backup_dir=None, early_stopping_patience=3):
+        """Runs `model.fit` with the default callbacks; reading failures become `DataError`."""
+        if int(epochs) < 1:
+            raise ConfigError(f"epochs must be >= 1, got {epochs}")
+        all_callbacks = default_callbacks(
+            has_validation=validation is not None,
+            save_fn=self.save,
+            checkpoint_dir=checkpoint_dir,
+            early_stopping_patience=early_stopping_patience,
+            tensorboard_dir=tensorboard_dir,
+            backup_dir=backup_dir,
+            extra=callbacks,
+        )
+        with contextlib.ExitStack() as stack:
+            for source in sources:
+                stack.enter_context(source.reading())
+            # Streams have unknown length, so Keras warns at the end of every first
+            # epoch that the input "ran out of data": expected here, not a problem.
+            stack.enter_context(warnings.catch_warnings())
+            warnings.filterwarnings("ignore", message=".*ran out of data.*")
+            try:
+                history = self.model.fit(
+                    train,
+                    validation_data=validation,
+                    epochs=int(epochs),
+                    callbacks=all_callbacks,
+                    verbose=verbose,
+                    shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
+                )
+            except tf.errors.ResourceExhaustedError as error:
+                raise DataError(f"out of memory while training ({error.message.splitlines()[0]}): lower batch_size or max_length") from None
+        self.history = history
+        return history
+

@@ -1,0 +1,447 @@
+"""`SentimentClassifier`: a recurrent text classifier from raw strings to named labels."""
+
+import dataclasses
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from rnnapps.apps.base import App, register_app
+from rnnapps.builders import ClassifierSpec, build_classifier
+from rnnapps.data import (
+    auto_bucket_boundaries,
+    encode_labels,
+    labelled_texts,
+    make_training_batches,
+    scan,
+    split_validation,
+)
+from rnnapps.errors import ConfigError, DataError
+from rnnapps.export import classifier_serving_fn, export_serving, text_signature
+from rnnapps.text import TextVectorizer, build_vocabulary
+from rnnapps.text.embeddings import embedding_matrix, read_word_vectors
+from rnnapps.training.metrics import classification_report, multilabel_report
+
+DEFAULT_MAX_LENGTH = {"word": 400, "char": 1000}
+SOURCE_OPTIONS = ("text_column", "label_column", "delimiter", "label_separator", "tfds_data_dir", "download")
+
+
+@dataclasses.dataclass
+class ClassifierPredictions:
+    """Predictions for a list of texts, in input order.
+
+    Attributes:
+        labels: predicted label name per text (multi-label: list of names).
+        probabilities: `[N, C]` class probabilities (columns follow `label_names`).
+        class_ids: most probable class id per text.
+        label_names: the class names.
+    """
+
+    labels: list
+    probabilities: np.ndarray
+    class_ids: np.ndarray
+    label_names: list
+
+    def __len__(self):
+        return len(self.labels)
+
+    def to_dicts(self):
+        """One `{"label": ..., "probabilities": {name: p}}` dict per text."""
+        return [
+            {"label": label, "probabilities": dict(zip(self.label_names, map(float, row)))}
+            for label, row in zip(self.labels, self.probabilities)
+        ]
+
+
+def _as_text_list(texts):
+    if isinstance(texts, (str, bytes)):
+        return [texts]
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise DataError(f"texts must be a string or a list of strings, got {type(texts).__name__}") from None
+    for index, text in enumerate(texts):
+        if not isinstance(text, (str, bytes, np.str_, np.bytes_)):
+            raise DataError(f"text {index} must be str or bytes, got {type(text).__name__}")
+    return [t if isinstance(t, bytes) else str(t).encode("utf-8", errors="replace") for t in texts]
+
+
+def _label_order(seen, known):
+    """Label names in id order: the source's order when it has one, else sorted (numerically if numbers)."""
+    if known:
+        unknown = sorted(set(seen) - set(known))
+        if unknown:
+            raise DataError(f"labels {unknown} are not among the label names {list(known)}")
+        return list(known)
+    names = list(seen)
+    if all(name.lstrip("-").isdigit() for name in names):
+        return sorted(names, key=int)
+    return sorted(names)
+
+
+@register_app
+class SentimentClassifier(App):
+    """Recurrent text classifier: binary, multi-class or multi-label, raw strings in.
+
+    Args:
+        level: "word" or "char" tokens (char: CJK and emoji safe).
+        max_length: tokens kept per text (default 400 words / 1000 chars).
+        max_tokens: vocabulary size cap; min_count: drop rarer tokens.
+        lowercase, punctuation: text normalisation (see `rnnapps.text.split_words`).
+        multi_label: force/forbid multi-label; default: inferred from the labels.
+        threshold: probability above which a label is predicted (multi-label).
+        embedding_vectors: GloVe-style vector file or {word: vector} dict to start the
+            embedding from (its dimension then sets `embedding_dim`).
+        strategy: a `tf.distribute.Strategy` to build and train under.
+        cell, units, depth, bidirectional, merge_mode, dropout, recurrent_dropout,
+            connection, embedding_dim, trainable_embeddings, pooling, attention_units,
+            hidden_units, head_dropout, optimizer, learning_rate, clipnorm,
+            global_clipnorm, clipvalue, optimizer_options: see `ClassifierSpec`.
+
+    Example:
+        >>> clf = SentimentClassifier(cell="lstm", bidirectional=True)
+        >>> clf.fit(["great film", "awful plot"], ["positive", "negative"], epochs=2)  # doctest: +SKIP
+        >>> clf.predict(["great film"]).labels                                           # doctest: +SKIP
+        ['positive']
+    """
+
+    kind = "sentiment"
+
+    def __init__(
+        self,
+        level="word",
+        cell="lstm",
+        units=64,
+        depth=1,
+        bidirectional=False,
+        merge_mode="concat",
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        connection=None,
+        embedding_dim=128,
+        trainable_embeddings=True,
+        pooling="last",
+        attention_units=None,
+        hidden_units=0,
+        head_dropout=0.0,
+        optimizer="adam",
+        learning_rate=1e-3,
+        clipnorm=1.0,
+        global_clipnorm=None,
+        clipvalue=None,
+        optimizer_options=None,
+        max_length=None,
+        max_tokens=20_000,
+        min_count=1,
+        lowercase=True,
+        punctuation="split",
+        multi_label=None,
+        threshold=0.5,
+        embedding_vectors=None,
+        strategy=None,
+    ):
+        super().__init__(strategy=strategy)
+        self.spec = ClassifierSpec(
+            embedding_dim=embedding_dim,
+            trainable_embeddings=trainable_embeddings,
+            cell=cell,
+            units=units,
+            depth=depth,
+            bidirectional=bidirectional,
+            merge_mode=merge_mode,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            connection=connection,
+            pooling=pooling,
+            attention_units=attention_units,
+            hidden_units=hidden_units,
+            head_dropout=head_dropout,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            clipnorm=clipnorm,
+            global_clipnorm=global_clipnorm,
+            clipvalue=clipvalue,
+            optimizer_options=optimizer_options,
+        )
+        if level not in DEFAULT_MAX_LENGTH:
+            raise ConfigError(f"level must be 'word' or 'char', got {level!r}")
+        if not 0.0 < float(threshold) < 1.0:
+            raise ConfigError(f"threshold must be in (0, 1), got {threshold}")
+        if max_tokens is not None and int(max_tokens) < 1:
+            raise ConfigError(f"max_tokens must be >= 1 or None, got {max_tokens}")
+        self.text_options = dict(
+            level=level,
+            max_length=DEFAULT_MAX_LENGTH[level] if max_length is None else int(max_length),
+            max_tokens=None if max_tokens is None else int(max_tokens),
+            min_count=int(min_count),
+            lowercase=bool(lowercase),
+            punctuation=punctuation,
+        )
+        self._make_vectorizer()  # validates the text options now rather than at fit time
+        self.multi_label = multi_label
+        self.threshold = float(threshold)
+        self.embedding_vectors = embedding_vectors
+        self.label_names = None
+        self.task = None
+        self._serve = None
+
+    # -- configuration -------------------------------------------------------------
+    def get_config(self):
+        return {**self.spec.to_dict(), **self.text_options, "multi_label": self.multi_label, "threshold": self.threshold}
+
+    def _make_vectorizer(self, vocabulary=None):
+        options = {k: self.text_options[k] for k in ("level", "max_length", "lowercase", "punctuation")}
+        return TextVectorizer(vocabulary=vocabulary, **options)
+
+    def _get_state(self):
+        return {"label_names": self.label_names, "task": self.task}
+
+    def _set_state(self, state):
+        self.label_names = list(state["label_names"])
+        self.task = state["task"]
+
+    # -- training ------------------------------------------------------------------
+    def _source(self, data, labels, split, label_names, source_options):
+        unknown = sorted(set(source_options) - set(SOURCE_OPTIONS))
+        if unknown:
+            raise ConfigError(f"unknown data options {unknown}; accepted: {list(SOURCE_OPTIONS)}")
+        return labelled_texts(data, labels, split=split, label_names=label_names, **source_options)
+
+    def _build(self, summary, source, verbose):
+        """First fit: vocabulary, label names, task and model from the scanned training data."""
+        multi_label = source.multi_label if self.multi_label is None else bool(self.multi_label)
+        if multi_label != source.multi_label:
+            raise DataError(f"multi_label={self.multi_label} but the data has {'lists of' if source.multi_label else 'single'} labels")
+        label_names = _label_order(summary.label_counts, source.label_names)
+        if len(label_names) < 2 and not multi_label:
+            raise DataError(f"need at least two classes to train a classifier; the data only has {label_names}")
+        vocabulary = build_vocabulary(
+            [summary.token_counts], max_tokens=self.text_options["max_tokens"], min_count=self.text_options["min_count"]
+        )
+        vectorizer = self._make_vectorizer(vocabulary)
+        weights = None
+        if self.embedding_vectors is not None:
+            vectors, dim = read_word_vectors(self.embedding_vectors, wanted=vocabulary)
+            if not vectors:
+                raise DataError("none of the vocabulary was found in embedding_vectors")
+            self.spec.embedding_dim = dim
+            weights, coverage = embedding_matrix(vocabulary, vectors, dim)
+            self._say(verbose, f"pretrained vectors cover {coverage:.1%} of the vocabulary (dimension {dim})")
+        task = "multilabel" if multi_label else ("binary" if len(label_names) == 2 else "multiclass")
+        with self._scope():
+            self.model = build_classifier(vectorizer.vocabulary_size, len(label_names), task, self.spec, weights)
+        self.vectorizer, self.label_names, self.task = vectorizer, label_names, task
+
+    def _check_labels(self, summary, where):
+        unknown = sorted(set(summary.label_counts) - set(self.label_names))
+        if unknown:
+            raise DataError(f"{where} has labels {unknown} the classifier does not know (it knows {self.label_names})")
+
+    def fit(
+        self,
+        data,
+        labels=None,
+        *,
+        validation_data=None,
+        validation_labels=None,
+        validation_split=0.1,
+        epochs=10,
+        batch_size=32,
+        bucketing=True,
+        early_stopping_patience=3,
+        checkpoint_dir=None,
+        tensorboard_dir=None,
+        backup_dir=None,
+        callbacks=None,
+        label_names=None,
+        shuffle_buffer=10_000,
+        cache=True,
+        seed=None,
+        verbose="auto",
+        **source_options,
+    ):
+        """Trains on labelled texts; calling it again continues training.
+
+        Args:
+            data: texts (with `labels`), a CSV/TSV path, a class-folder path (aclImdb
+                layout), a TFDS name such as "imdb_reviews", or a `tf.data.Dataset` of
+                `(text, label)`.
+            labels: labels for a list of texts: names, integers, or lists (multi-label).
+            validation_data, validation_labels: held-out data in any of the same forms;
+                otherwise `validation_split` of the data is held out (by a hash of the text).
+            epochs, batch_size: as in Keras.
+            bucketing: batch texts of similar length together (less padding, faster).
+            early_stopping_patience: epochs without improvement before stopping (None: off);
+                the best weights are restored at the end.
+            checkpoint_dir: save the whole app to `<checkpoint_dir>/best` on improvement.
+            tensorboard_dir: write TensorBoard logs there.
+            backup_dir: BackupAndRestore state; rerun the same fit after a crash to resume.
+            callbacks: extra Keras callbacks.
+            label_names: names for integer labels / the label order.
+            cache: cache vectorized examples in memory (True) or in this file path.
+            seed: shuffling seed.
+            **source_options: text_column, label_column, delimiter, label_separator
+                (CSV/TSV), tfds_data_dir, download (TFDS).
+
+        Returns:
+            self, with the Keras `History` in `self.history`.
+        """
+        if int(batch_size) < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        verbose_flag = verbose not in (0, False)
+        source = self._source(data, labels, "train", label_names, source_options)
+        sources = [source]
+        train_examples, validation_examples = source.dataset, None
+        if validation_data is not None:
+            validation_source = self._source(validation_data, validation_labels, "test", label_names, source_options)
+            sources.append(validation_source)
+            validation_examples = validation_source.dataset
+        elif validation_split:
+            train_examples, validation_examples = split_validation(source.dataset, float(validation_split))
+            validation_source = dataclasses.replace(source, dataset=validation_examples)
+        scanner = self.vectorizer or self._make_vectorizer()
+        summary = scan(dataclasses.replace(source, dataset=train_examples), scanner, source.multi_label)
+        self._say(
+            verbose_flag,
+            f"training data: {summary.num_examples} texts, {len(summary.label_counts)} labels, "
+            f"{len(summary.token_counts)} distinct tokens, mean length {summary.mean_length:.1f} tokens",
+        )
+        if self.is_fitted:
+            self._check_labels(summary, "the training data")
+        else:
+            self._build(summary, source, verbose_flag)
+        validation = None
+        encoder = encode_labels(self.label_names, self.task)
+        if validation_examples is not None:
+            try:
+                validation_summary = scan(dataclasses.replace(validation_source, dataset=validation_examples), scanner, source.multi_label)
+            except DataError:
+                validation_summary = None  # the split came out empty (tiny data): train without it
+                self._say(verbose_flag, "validation split is empty: training without validation data")
+            if validation_summary is not None:
+                self._check_labels(validation_summary, "the validation data")
+                validation = make_training_batches(
+                    validation_examples, self.vectorizer, encoder, int(batch_size),
+                    boundaries=auto_bucket_boundaries(min(validation_summary.max_length, self.vectorizer.max_length)) if bucketing else None,
+                    shuffle=False,
+                )
+        boundaries = None
+        if bucketing:
+            boundaries = auto_bucket_boundaries(max(1, min(summary.max_length, self.vectorizer.max_length)))
+        train = make_training_batches(
+            train_examples, self.vectorizer, encoder, int(batch_size), boundaries=boundaries,
+            seed=seed, shuffle_buffer=shuffle_buffer, cache=cache,
+        )
+        self._serve = None
+        self._fit_model(
+            train, validation, epochs, verbose, callbacks, sources,
+            checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
+            early_stopping_patience=early_stopping_patience,
+        )
+        return self
+
+    # -- inference -----------------------------------------------------------------
+    def _serving_fn(self):
+        if self._serve is None:
+            serve = classifier_serving_fn(self.vectorizer, self.model, self.label_names, self.task, self.threshold)
+            self._serve = tf.function(serve, input_signature=text_signature(), reduce_retracing=True)
+        return self._serve
+
+    def predict(self, texts, batch_size=256):
+        """Predicts labels and probabilities for raw strings (a string or a list of them).
+
+        Empty or whitespace-only texts get a defined prediction (the model's answer to a
+        single unknown token); invalid UTF-8 bytes are repaired; texts longer than
+        `max_length` tokens are truncated.
+
+        Example:
+            >>> clf.predict(["great film", "dull"]).labels  # doctest: +SKIP
+            ['positive', 'negative']
+        """
+        self._require_fitted("predict")
+        texts = _as_text_list(texts)
+        serve = self._serving_fn()
+        # Sorting by length keeps each chunk's padding small; results go back in input order.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        probabilities = np.zeros((len(texts), len(self.label_names)), dtype="float32")
+        for start in range(0, len(texts), int(batch_size)):
+            chunk = order[start : start + int(batch_size)]
+            outputs = serve(tf.constant([texts[i] for i in chunk], tf.string))
+            probabilities[chunk] = outputs["probabilities"].numpy()
+        class_ids = probabilities.argmax(axis=-1) if len(texts) else np.zeros((0,), "int64")
+        if self.task == "multilabel":
+            labels = [[n for n, p in zip(self.label_names, row) if p >= self.threshold] for row in probabilities]
+        else:
+            labels = [self.label_names[i] for i in class_ids]
+        return ClassifierPredictions(labels, probabilities, class_ids, list(self.label_names))
+
+    def evaluate(self, data, labels=None, batch_size=256, label_names=None, **source_options):
+        """Scores the classifier on labelled data (same forms as `fit`; TFDS names read "test").
+
+        Returns:
+            a `ClassificationReport`: accuracy, macro-F1, per-class precision/recall/F1,
+            confusion matrix and mean loss; `print(report)` shows a table.
+
+        Example:
+            >>> print(clf.evaluate("imdb_reviews"))  # doctest: +SKIP
+        """
+        self._require_fitted("evaluate")
+        source = self._source(data, labels, "test", label_names, source_options)
+        index = {name: i for i, name in enumerate(self.label_names)}
+        serve = self._serving_fn()
+        truths, predictions = [], []
+        with source.reading():
+            for texts, label_batch in source.dataset.ragged_batch(int(batch_size)):
+                predictions.append(serve(texts)["probabilities"].numpy())
+                names = label_batch.to_list() if self.task == "multilabel" else label_batch.numpy().tolist()
+                truths.extend(names)
+        if not truths:
+            raise DataError(f"the evaluation data is empty: {source.description} yielded no examples")
+        probabilities = np.concatenate(predictions)
+        decode = lambda name: name.decode("utf-8") if isinstance(name, bytes) else name  # noqa: E731
+        if self.task == "multilabel":
+            truth = np.zeros_like(probabilities)
+            for row, names in enumerate(truths):
+                for name in map(decode, names):
+                    if name not in index:
+                        raise DataError(f"evaluation label {name!r} is unknown to the classifier ({self.label_names})")
+                    truth[row, index[name]] = 1.0
+            clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
+            loss = float(-np.mean(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped)))
+            return multilabel_report(truth, probabilities >= self.threshold, self.label_names, loss=loss)
+        unknown = sorted({decode(n) for n in truths} - set(index))
+        if unknown:
+            raise DataError(f"evaluation labels {unknown} are unknown to the classifier ({self.label_names})")
+        true_ids = np.array([index[decode(n)] for n in truths])
+        loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(true_ids)), true_ids], 1e-7, 1.0))))
+        return classification_report(true_ids, probabilities.argmax(-1), self.label_names, loss=loss)
+
+    # -- export --------------------------------------------------------------------
+    def export(self, base_dir="saved_models", name=None):
+        """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
+
+        Signature `serving_default`: `text: string[None]` -> `label: string[None]`,
+        `probabilities: float[None, C]`, `class_id: int32[None]`. Only core TF ops, so
+        stock TF Serving runs it. Returns the version directory.
+
+        Example:
+            >>> clf.export("saved_models", "sentiment")  # doctest: +SKIP
+            '/abs/saved_models/sentiment/1'
+        """
+        self._require_fitted("export")
+        serve = classifier_serving_fn(self.vectorizer, self.model, self.label_names, self.task, self.threshold)
+        metadata = {
+            "app": type(self).__name__,
+            "task": self.task,
+            "label_names": self.label_names,
+            "threshold": self.threshold,
+            "config": self.get_config(),
+            "signature": {"inputs": {"text": "string[None]"}, "outputs": {"label": "string[None]", "probabilities": f"float32[None, {len(self.label_names)}]", "class_id": "int32[None]"}},
+        }
+        return export_serving(
+            [("serving_default", serve, text_signature())],
+            [self.model, self.vectorizer],
+            base_dir,
+            name or self.kind,
+            metadata=metadata,
+        )

@@ -1,0 +1,185 @@
+"""Text classifier on int ids: embedding -> recurrent stack -> pooling -> dense head."""
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from rnnapps.errors import ConfigError
+from rnnapps.layers import CELLS, CONNECTIONS, MERGE_MODES, AttentionPooling, MaskedPooling, RecurrentStack
+from rnnapps.training import GradNormModel, make_optimizer, resolve_clipping
+
+POOLINGS = ("last", "mean", "max", "attention")
+TASKS = ("binary", "multiclass", "multilabel")
+
+
+@dataclasses.dataclass
+class ClassifierSpec:
+    """Architecture and optimizer settings of a classifier (JSON-serializable).
+
+    Attributes:
+        embedding_dim: token embedding width.
+        trainable_embeddings: False freezes (e.g. pretrained) embeddings.
+        cell, units, depth, bidirectional, merge_mode, dropout, recurrent_dropout,
+            connection: the recurrent stack (see `rnnapps.layers.RecurrentStack`).
+        pooling: "last" (final hidden state; forward-last + backward-first when
+            bidirectional), "mean", "max" or "attention" over the valid steps.
+        attention_units: width of the attention-pooling scorer (default: input width).
+        hidden_units: an extra ReLU dense layer before the output (0: none).
+        head_dropout: dropout before the output layer(s).
+        optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
+            optimizer_options: see `rnnapps.training.make_optimizer`.
+    """
+
+    embedding_dim: int = 128
+    trainable_embeddings: bool = True
+    cell: str = "lstm"
+    units: int = 64
+    depth: int = 1
+    bidirectional: bool = False
+    merge_mode: str = "concat"
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    connection: str = None
+    pooling: str = "last"
+    attention_units: int = None
+    hidden_units: int = 0
+    head_dropout: float = 0.0
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    clipnorm: float = 1.0
+    global_clipnorm: float = None
+    clipvalue: float = None
+    optimizer_options: dict = None
+
+    def __post_init__(self):
+        choices = (("cell", CELLS), ("connection", CONNECTIONS), ("merge_mode", MERGE_MODES), ("pooling", POOLINGS))
+        for name, allowed in choices:
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("embedding_dim", "units", "depth"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if int(self.hidden_units) < 0:
+            raise ConfigError(f"hidden_units must be >= 0, got {self.hidden_units}")
+        for name in ("dropout", "recurrent_dropout", "head_dropout"):
+            if not 0.0 <= float(getattr(self, name)) < 1.0:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not float(self.learning_rate) > 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        self.clipnorm, self.global_clipnorm, self.clipvalue = resolve_clipping(
+            self.clipnorm, self.global_clipnorm, self.clipvalue
+        )
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown classifier options: {unknown}")
+        return cls(**values)
+
+
+def _head(task, num_classes):
+    """Output layer, loss and metric for a task."""
+    if task == "binary":
+        return (
+            keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability"),
+            keras.losses.BinaryCrossentropy(),
+            keras.metrics.BinaryAccuracy(name="accuracy"),
+        )
+    if task == "multiclass":
+        return (
+            keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities"),
+            keras.losses.SparseCategoricalCrossentropy(),
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        )
+    return (
+        keras.layers.Dense(num_classes, activation="sigmoid", dtype="float32", name="probabilities"),
+        keras.losses.BinaryCrossentropy(),
+        keras.metrics.BinaryAccuracy(name="accuracy"),
+    )
+
+
+def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None, embedding_weights=None):
+    """Builds and compiles a recurrent text classifier on right-padded int ids (0 = padding).
+
+    Call it inside `strategy.scope()` to distribute: it creates the model, the optimizer
+    and compiles, as a distribution strategy requires.
+
+    Args:
+        vocabulary_size: number of ids, padding and unknown included.
+        num_classes: number of labels (2 for binary).
+        task: "binary" (one sigmoid), "multiclass" (softmax) or "multilabel" (sigmoids).
+        spec: a `ClassifierSpec` (defaults if None).
+        embedding_weights: optional `[vocabulary_size, embedding_dim]` array to start the
+            embedding from (e.g. GloVe vectors aligned to the vocabulary).
+
+    Returns:
+        A compiled `GradNormModel`: ids `[B, T]` -> probabilities `[B, 1]` (binary) or `[B, C]`.
+
+    Example:
+        >>> model = build_classifier(100, 3, spec=ClassifierSpec(cell="gru", units=8))
+        >>> model.output_shape
+        (None, 3)
+    """
+    spec = spec or ClassifierSpec()
+    if task not in TASKS:
+        raise ConfigError(f"task must be one of {TASKS}, got {task!r}")
+    if task == "binary" and num_classes != 2:
+        raise ConfigError(f"a binary classifier needs 2 classes, got {num_classes}")
+    if num_classes < 2 and task != "multilabel":
+        raise ConfigError(f"a classifier needs at least 2 classes, got {num_classes}")
+    ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    embedding = keras.layers.Embedding(
+        vocabulary_size,
+        spec.embedding_dim,
+        mask_zero=True,
+        trainable=spec.trainable_embeddings,
+        name="embedding",
+    )
+    x = embedding(ids)
+    stack = RecurrentStack(
+        cell=spec.cell,
+        units=spec.units,
+        depth=spec.depth,
+        bidirectional=spec.bidirectional,
+        merge_mode=spec.merge_mode,
+        dropout=spec.dropout,
+        recurrent_dropout=spec.recurrent_dropout,
+        connection=spec.connection,
+    )
+    sequence, states = stack(x, return_states=True)
+    if spec.pooling == "last":
+        pooled = stack.final_hidden(states)
+    elif spec.pooling == "attention":
+        pooled = AttentionPooling(spec.attention_units, name="attention_pooling")(sequence)
+    else:
+        pooled = MaskedPooling(spec.pooling, name=f"{spec.pooling}_pooling")(sequence)
+    if spec.hidden_units:
+        if spec.head_dropout:
+            pooled = keras.layers.Dropout(spec.head_dropout, name="hidden_dropout")(pooled)
+        pooled = keras.layers.Dense(spec.hidden_units, activation="relu", name="hidden")(pooled)
+    if spec.head_dropout:
+        pooled = keras.layers.Dropout(spec.head_dropout, name="head_dropout")(pooled)
+    output_layer, loss, metric = _head(task, num_classes)
+    model = GradNormModel(ids, output_layer(pooled), name=f"{spec.cell}_classifier")
+    if embedding_weights is not None:
+        weights = np.asarray(embedding_weights, dtype="float32")
+        expected = (vocabulary_size, spec.embedding_dim)
+        if weights.shape != expected:
+            raise ConfigError(f"embedding_weights must have shape {expected}, got {weights.shape}")
+        embedding.set_weights([weights])
+    optimizer = make_optimizer(
+        spec.optimizer,
+        spec.learning_rate,
+        clipnorm=spec.clipnorm,
+        global_clipnorm=spec.global_clipnorm,
+        clipvalue=spec.clipvalue,
+        options=spec.optimizer_options,
+    )
+    model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
+    return model

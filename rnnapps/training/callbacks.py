@@ -1,0 +1,92 @@
+"""Default callbacks, and `SaveBestApp`, which checkpoints a whole app (not bare weights)."""
+
+import math
+import os
+
+import keras
+
+from rnnapps.errors import ConfigError
+
+
+class SaveBestApp(keras.callbacks.Callback):
+    """Saves the whole app (model + vocabulary + config) whenever `monitor` improves.
+
+    Unlike `keras.callbacks.ModelCheckpoint` on the id model, the checkpoint reloads
+    with `rnnapps.load` and can never mismatch its vocabulary. Saving is atomic (the app's
+    `save` writes a temporary directory and renames it), so a crash mid-save keeps the
+    previous best.
+
+    Args:
+        save_fn: called with a directory path; saves the app there.
+        directory: where the best checkpoint lives.
+        monitor: the log key to watch ("val_loss" or "loss").
+        mode: "min" or "max".
+
+    Example:
+        >>> callback = SaveBestApp(app.save, "checkpoints/best")  # doctest: +SKIP
+    """
+
+    def __init__(self, save_fn, directory, monitor="val_loss", mode="min"):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ConfigError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.save_fn = save_fn
+        self.directory = directory
+        self.monitor = monitor
+        self.mode = mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.best_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or math.isnan(float(value)):
+            return
+        better = value < self.best if self.mode == "min" else value > self.best
+        if better:
+            self.best = float(value)
+            self.best_epoch = epoch
+            self.save_fn(self.directory)
+
+
+def default_callbacks(
+    has_validation,
+    save_fn=None,
+    checkpoint_dir=None,
+    early_stopping_patience=3,
+    tensorboard_dir=None,
+    backup_dir=None,
+    extra=None,
+):
+    """The callbacks every app trains with, plus the user's own.
+
+    - `EarlyStopping` on `val_loss` (or `loss` without validation data) that restores
+      the best weights; `early_stopping_patience=None` turns it off.
+    - `SaveBestApp` into `<checkpoint_dir>/best` when `checkpoint_dir` and `save_fn` are given.
+    - `TerminateOnNaN`.
+    - `TensorBoard` into `tensorboard_dir` when given.
+    - `BackupAndRestore` into `backup_dir` when given: rerunning the same fit after a
+      crash resumes at the last finished epoch, optimizer state included.
+
+    Example:
+        >>> [type(c).__name__ for c in default_callbacks(True)]
+        ['TerminateOnNaN', 'EarlyStopping']
+    """
+    monitor = "val_loss" if has_validation else "loss"
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if early_stopping_patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor,
+                patience=int(early_stopping_patience),
+                restore_best_weights=True,
+                verbose=1,
+            )
+        )
+    if checkpoint_dir is not None and save_fn is not None:
+        callbacks.append(SaveBestApp(save_fn, os.path.join(checkpoint_dir, "best"), monitor=monitor))
+    if tensorboard_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=tensorboard_dir))
+    if backup_dir is not None:
+        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=backup_dir))
+    callbacks.extend(extra or [])
+    return callbacks

@@ -1,0 +1,46 @@
+"""Shared pytest set-up: quiet TensorFlow, fresh Keras state and seeds per test, `large` marker."""
+
+import os
+
+# Must be set before TensorFlow is imported anywhere.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-large", action="store_true", default=False, help="also run tests marked large")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-large"):
+        return
+    skip_large = pytest.mark.skip(reason="large test: run with --run-large")
+    for item in items:
+        if "large" in item.keywords:
+            item.add_marker(skip_large)
+
+
+@pytest.fixture(autouse=True)
+def fresh_keras_state():
+    """Every test starts from a clean Keras session and fixed seeds."""
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(1234)
+    yield
+
+
+@pytest.fixture(scope="session")
+def trained_classifier(tmp_path_factory):
+    """A small trained 3-class SentimentClassifier shared by read-only tests."""
+    import keras
+
+    from tests.helpers import tiny_sentiment_data
+    import rnnapps
+
+    keras.utils.set_random_seed(7)
+    texts, labels = tiny_sentiment_data()
+    clf = rnnapps.SentimentClassifier(cell="gru", units=16, embedding_dim=16)
+    clf.fit(texts, labels, epochs=12, batch_size=16, validation_split=0.0, verbose=0)
+    return clf

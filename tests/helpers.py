@@ -1,0 +1,76 @@
+"""TestCase-style helpers shared by the test modules (after keras-hub's TestCase)."""
+
+import os
+import random
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+POSITIVE_WORDS = ["great", "wonderful", "superb", "lovely", "brilliant", "delightful"]
+NEGATIVE_WORDS = ["awful", "terrible", "boring", "dreadful", "poor", "dull"]
+NEUTRAL_WORDS = ["average", "standard", "ordinary", "typical", "usual", "plain"]
+FILLER = ["the", "film", "was", "plot", "and", "acting", "really", "quite", "a", "story"]
+
+
+def tiny_sentiment_data(per_class=40, seed=0, classes=("negative", "neutral", "positive")):
+    """A learnable toy corpus: each text holds 1-2 words that decide its class among filler.
+
+    Returns:
+        (texts, labels) lists, classes interleaved.
+    """
+    rng = random.Random(seed)
+    words = {"negative": NEGATIVE_WORDS, "neutral": NEUTRAL_WORDS, "positive": POSITIVE_WORDS}
+    texts, labels = [], []
+    for _ in range(per_class):
+        for label in classes:
+            body = rng.sample(FILLER, rng.randint(2, 6)) + rng.sample(words[label], rng.randint(1, 2))
+            rng.shuffle(body)
+            texts.append(" ".join(body))
+            labels.append(label)
+    return texts, labels
+
+
+def run_serialization_test(instance):
+    """`from_config(get_config())` rebuilds an object with the same config."""
+    config = instance.get_config()
+    revived = type(instance).from_config(config)
+    assert revived.get_config() == config
+    serialized = keras.saving.serialize_keras_object(instance)
+    again = keras.saving.deserialize_keras_object(serialized)
+    assert type(again) is type(instance)
+    assert again.get_config() == config
+    return revived
+
+
+def run_model_saving_test(model, inputs, tmp_path):
+    """A model saved to `.keras` and reloaded gives identical outputs."""
+    path = os.path.join(str(tmp_path), "model.keras")
+    expected = model.predict(inputs, verbose=0)
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    actual = restored.predict(inputs, verbose=0)
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
+    return restored
+
+
+def run_layer_test(layer, inputs, expected_output_shape, tmp_path, mask=None):
+    """Calls the layer, checks its output shape, and round-trips it through config and `.keras`."""
+    outputs = layer(inputs) if mask is None else layer(inputs, mask=mask)
+    first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+    assert tuple(first.shape) == tuple(expected_output_shape)
+    run_serialization_test(layer)
+    model_input = keras.Input(shape=tuple(inputs.shape[1:]), dtype=str(inputs.dtype))
+    model_output = layer.__class__.from_config(layer.get_config())(model_input)
+    model = keras.Model(model_input, model_output)
+    run_model_saving_test(model, np.asarray(inputs), tmp_path)
+    return outputs
+
+
+def run_python(code, timeout=240, cwd=None):
+    """Runs `code` in a fresh Python process (no state shared with the tests)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
+    )
