@@ -194,6 +194,7 @@ class App:
             tensorboard_dir=tensorboard_dir,
             backup_dir=backup_dir,
             extra=callbacks,
+            verbose=verbose not in (0, False),
         )
         with contextlib.ExitStack() as stack:
             for source in sources:

@@ -56,6 +56,7 @@ def default_callbacks(
     tensorboard_dir=None,
     backup_dir=None,
     extra=None,
+    verbose=1,
 ):
     """The callbacks every app trains with, plus the user's own.
 
@@ -79,7 +80,7 @@ def default_callbacks(
                 monitor=monitor,
                 patience=int(early_stopping_patience),
                 restore_best_weights=True,
-                verbose=1,
+                verbose=1 if verbose else 0,
             )
         )
     if checkpoint_dir is not None and save_fn is not None:

@@ -31,6 +31,10 @@ class GradNormModel(keras.Model):
 
     # The tracker is kept out of `self.metrics` so validation logs get no meaningless
     # `val_grad_norm`; it is reset with the other metrics at every epoch start instead.
+    @property
+    def metrics(self):
+        return [metric for metric in super().metrics if metric is not self.grad_norm_tracker]
+
     def reset_metrics(self):
         super().reset_metrics()
         self.grad_norm_tracker.reset_state()

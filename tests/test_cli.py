@@ -1,0 +1,79 @@
+"""The `rnnapps` command line: help texts, classify train/predict/evaluate/export, quickstart, errors."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from rnnapps.cli import build_parser, main
+from tests.helpers import tiny_sentiment_data
+
+
+def test_help_lists_commands_and_is_fast(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "quickstart" in out and "classify" in out
+    for action in ("train", "predict", "evaluate", "export"):
+        with pytest.raises(SystemExit):
+            main(["classify", action, "--help"])
+        assert "usage: rnnapps classify " + action in capsys.readouterr().out
+
+
+def test_parser_requires_an_output_for_training():
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["classify", "train", "data.tsv"])
+
+
+def test_classify_train_predict_evaluate_export(tmp_path, capsys):
+    texts, labels = tiny_sentiment_data(per_class=15)
+    data = tmp_path / "reviews.tsv"
+    data.write_text("text\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in zip(texts, labels)))
+    model_dir = tmp_path / "model"
+    code = main(["classify", "train", str(data), "-o", str(model_dir), "--cell", "gru", "--units", "8",
+                 "--embedding-dim", "8", "--epochs", "12", "--batch-size", "8", "--validation-split", "0",
+                 "--global-clipnorm", "5", "--seed", "3"])
+    assert code == 0
+    assert "saved classifier (negative, neutral, positive)" in capsys.readouterr().out
+
+    texts_file = tmp_path / "texts.txt"
+    texts_file.write_text("dreadful and dull\n")
+    assert main(["classify", "predict", str(model_dir), "the film was superb", "--file", str(texts_file), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [row["label"] for row in rows] == ["positive", "negative"]
+    assert set(rows[0]["probabilities"]) == {"negative", "neutral", "positive"}
+
+    assert main(["classify", "evaluate", str(model_dir), str(data), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["num_examples"] == 45 and report["accuracy"] > 0.8
+
+    assert main(["classify", "export", str(model_dir), "--base-dir", str(tmp_path / "serving")]) == 0
+    assert "exported SavedModel to" in capsys.readouterr().out
+    assert os.path.isfile(tmp_path / "serving" / "sentiment" / "1" / "saved_model.pb")
+
+
+def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
+    assert main(["classify", "predict", str(tmp_path / "nothing"), "hello"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rnnapps: error:") and "Traceback" not in err
+    assert main(["classify", "train", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "m")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_quickstart_runs_end_to_end_from_the_console_script(tmp_path):
+    script = shutil.which("rnnapps")
+    assert script is not None, "the rnnapps console script is installed"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [script, "quickstart", "--epochs", "2", "--export-dir", "exports", "--work-dir", "work"],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=400,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "held-out evaluation" in result.stdout
+    assert "reloaded copy gives identical predictions: True" in result.stdout
+    assert "agrees with the Python object: True" in result.stdout
+    assert os.path.isfile(tmp_path / "exports" / "sentiment" / "1" / "saved_model.pb")
+    assert os.path.isfile(tmp_path / "work" / "sentiment" / "config.json")
