@@ -232,6 +232,10 @@ class SentimentClassifier(App):
             self.model = build_classifier(vectorizer.vocabulary_size, len(label_names), task, self.spec, weights)
         self.vectorizer, self.label_names, self.task = vectorizer, label_names, task
 
+    def _bucket_boundaries(self, summary):
+        """Length buckets up to the longest (truncated) text the data holds."""
+        return auto_bucket_boundaries(max(1, min(summary.max_length, self.vectorizer.max_length)))
+
     def _check_labels(self, summary, where):
         unknown = sorted(set(summary.label_counts) - set(self.label_names))
         if unknown:
@@ -313,23 +317,24 @@ class SentimentClassifier(App):
         validation = None
         encoder = encode_labels(self.label_names, self.task)
         if validation_examples is not None:
-            try:
-                validation_summary = scan(dataclasses.replace(validation_source, dataset=validation_examples), scanner, source.multi_label)
-            except DataError:
-                validation_summary = None  # the split came out empty (tiny data): train without it
+            validation_summary = scan(
+                dataclasses.replace(validation_source, dataset=validation_examples),
+                scanner,
+                source.multi_label,
+                allow_empty=validation_data is None,
+            )
+            if validation_summary.num_examples == 0:  # a split of very little data can come out empty
                 self._say(verbose_flag, "validation split is empty: training without validation data")
-            if validation_summary is not None:
+            else:
                 self._check_labels(validation_summary, "the validation data")
                 validation = make_training_batches(
                     validation_examples, self.vectorizer, encoder, int(batch_size),
-                    boundaries=auto_bucket_boundaries(min(validation_summary.max_length, self.vectorizer.max_length)) if bucketing else None,
+                    boundaries=self._bucket_boundaries(validation_summary) if bucketing else None,
                     shuffle=False,
                 )
-        boundaries = None
-        if bucketing:
-            boundaries = auto_bucket_boundaries(max(1, min(summary.max_length, self.vectorizer.max_length)))
         train = make_training_batches(
-            train_examples, self.vectorizer, encoder, int(batch_size), boundaries=boundaries,
+            train_examples, self.vectorizer, encoder, int(batch_size),
+            boundaries=self._bucket_boundaries(summary) if bucketing else None,
             seed=seed, shuffle_buffer=shuffle_buffer, cache=cache,
         )
         self._serve = None

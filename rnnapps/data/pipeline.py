@@ -49,8 +49,11 @@ class DataSummary:
     mean_length: float
 
 
-def scan(labelled, vectorizer, multi_label, batch_size=512):
+def scan(labelled, vectorizer, multi_label, batch_size=512, allow_empty=False):
     """One streaming pass: token counts (for the vocabulary), label counts, lengths.
+
+    An empty stream raises `DataError`, or, with `allow_empty`, returns a summary with
+    `num_examples == 0` (e.g. a hash validation split of very little data).
 
     Example:
         >>> summary = scan(data, vectorizer, multi_label=False)  # doctest: +SKIP
@@ -70,9 +73,9 @@ def scan(labelled, vectorizer, multi_label, batch_size=512):
             count += len(lengths)
             total_length += int(lengths.sum())
             max_length = max(max_length, int(lengths.max()) if len(lengths) else 0)
-    if count == 0:
+    if count == 0 and not allow_empty:
         raise DataError(f"the dataset is empty: {labelled.description} yielded no examples")
-    return DataSummary(count, labels, tokens, max_length, total_length / count)
+    return DataSummary(count, labels, tokens, max_length, total_length / max(count, 1))
 
 
 def encode_labels(label_names, task):
