@@ -246,3 +246,13 @@ def test_char_level_handles_cjk_and_emoji():
     vocabulary = clf.vectorizer.get_vocabulary()
     assert "👍🏽" in vocabulary and "好" in vocabulary
     assert clf.predict(["好看 👍🏽", "难看 👎"]).labels == ["positive", "negative"]
+
+
+def test_empty_validation_data_is_an_error_but_an_empty_split_is_not():
+    texts, labels = tiny_sentiment_data(per_class=3)
+    nothing = tf.data.Dataset.from_tensor_slices((["a"], ["negative"])).take(0)
+    with pytest.raises(DataError, match="empty"):
+        rnnapps.SentimentClassifier(**SMALL).fit(texts, labels, validation_data=nothing, epochs=1, verbose=0)
+    clf = rnnapps.SentimentClassifier(**SMALL)
+    clf.fit(texts, labels, validation_split=0.0001, epochs=1, verbose=0)
+    assert "loss" in clf.history.history and "val_loss" not in clf.history.history
