@@ -1,7 +1,6 @@
 """`SentimentClassifier`: a recurrent text classifier from raw strings to named labels."""
 
 import dataclasses
-import math
 
 import numpy as np
 import tensorflow as tf

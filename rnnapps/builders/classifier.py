@@ -21,7 +21,8 @@ class ClassifierSpec:
         embedding_dim: token embedding width.
         trainable_embeddings: False freezes (e.g. pretrained) embeddings.
         cell, units, depth, bidirectional, merge_mode, dropout, recurrent_dropout,
-            connection: the recurrent stack (see `rnnapps.layers.RecurrentStack`).
+            connection: the recurrent stack (see `rnnapps.layers.RecurrentStack`). A
+            connection needs depth >= 2, and depth >= 3 with "last" pooling.
         pooling: "last" (final hidden state; forward-last + backward-first when
             bidirectional), "mean", "max" or "attention" over the valid steps.
         attention_units: width of the attention-pooling scorer (default: input width).
@@ -65,6 +66,18 @@ class ClassifierSpec:
         for name in ("dropout", "recurrent_dropout", "head_dropout"):
             if not 0.0 <= float(getattr(self, name)) < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        # A connection wraps layers 2.. of the stack. With one layer there is nothing to
+        # connect, and "last" pooling reads the top layer's final states, which bypass the
+        # connection around that top layer: at depth 2 the option used to be silently dropped
+        # from the model. Refuse such no-op combinations instead of ignoring the option.
+        if self.connection is not None and (
+            int(self.depth) < 2 or (int(self.depth) == 2 and self.pooling == "last")
+        ):
+            raise ConfigError(
+                f"connection={self.connection!r} has no effect with depth={self.depth} and "
+                f"pooling={self.pooling!r}: use depth >= 2 with pooling 'mean', 'max' or "
+                "'attention' (or depth >= 3 with 'last')"
+            )
         if not float(self.learning_rate) > 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
         self.clipnorm, self.global_clipnorm, self.clipvalue = resolve_clipping(

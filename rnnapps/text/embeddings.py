@@ -29,11 +29,19 @@ def read_word_vectors(source, wanted=None):
         if not os.path.isfile(path):
             raise DataError(f"word-vector file not found: {path}")
         vectors = {}
+        dim = None
         with open(path, encoding="utf-8", errors="replace") as handle:
             for line_number, line in enumerate(handle, 1):
                 parts = line.rstrip("\n").rstrip().split(" ")
                 if line_number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
                     continue
+                # glove.840B has tokens containing spaces (". . . 0.1 ..."): the vector is the
+                # last `dim` fields. Without this, a wanted "." aborted the whole read.
+                # (A number just before the vector means a malformed line: left to the checks.)
+                if dim is None and len(parts) > 1:
+                    dim = len(parts) - 1  # from the first vector line, wanted or not
+                elif dim and len(parts) > dim + 1 and not _is_number(parts[-dim - 1]):
+                    parts = [" ".join(parts[:-dim])] + parts[-dim:]
                 if len(parts) < 2 or (wanted is not None and parts[0] not in wanted):
                     continue
                 try:
@@ -44,6 +52,14 @@ def read_word_vectors(source, wanted=None):
     if len(dims) > 1:
         raise DataError(f"word vectors have mixed dimensions {sorted(dims)}")
     return vectors, (dims.pop() if dims else 0)
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def embedding_matrix(vocabulary, vectors, dim, reserved=2, seed=0):

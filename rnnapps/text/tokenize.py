@@ -34,11 +34,22 @@ _SYMBOL = rf"(?:{_FLAG}|\p{{S}}(?:\p{{M}}|\x{{FE0F}}|{_EMOJI_MODIFIER}|\x{{200D}
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
 # Punctuation except apostrophes, which live inside words ("don't").
 _PUNCT_NO_APOSTROPHE = r"[^\P{P}'\x{2019}]"
-_EDGE_APOSTROPHES = r"(?:^|\s)['\x{2019}]+|['\x{2019}]+(?:\s|$)"
+# Quoting apostrophes at the start or end of a word. Two patterns applied one after the
+# other: a single alternation consumed the space between "'no' 'yes'" while matching the
+# first closing quote, so the second opening quote survived ("'yes"). RE2 has no lookaround.
+_LEADING_APOSTROPHES = r"(?:^|\s)['\x{2019}]+"
+_TRAILING_APOSTROPHES = r"['\x{2019}]+(?:\s|$)"
+# Unicode spaces (no-break, em, ideographic U+3000, line/paragraph separators) and NEL:
+# tf.strings.split and RE2's \s only know ASCII whitespace, so these are mapped to " ".
+_UNICODE_SPACE = r"[\p{Z}\x{85}]"
+# NUL is mapped to a space too: tf.strings.lower(encoding="utf-8") silently drops
+# everything after a NUL byte.
+_SEPARATORS = r"[\x00\x1f]"
 
 
 def normalize(texts, lowercase=False):
-    """Repairs invalid UTF-8 (to U+FFFD), drops control separators, optionally lowercases.
+    """Repairs invalid UTF-8 (to U+FFFD), turns NUL and the unit separator into spaces,
+    optionally lowercases.
 
     Example:
         >>> normalize(tf.constant([b"Bad\\xff"]), lowercase=True)  # doctest: +SKIP
@@ -47,7 +58,7 @@ def normalize(texts, lowercase=False):
     texts = tf.strings.unicode_transcode(
         texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
     )
-    texts = tf.strings.regex_replace(texts, _SEP, " ")
+    texts = tf.strings.regex_replace(texts, _SEPARATORS, " ")
     if lowercase:
         texts = tf.strings.lower(texts, encoding="utf-8")
     return texts
@@ -76,13 +87,15 @@ def split_words(texts, punctuation="split"):
     """
     if punctuation not in PUNCTUATION_MODES:
         raise ConfigError(f"punctuation must be one of {PUNCTUATION_MODES}, got {punctuation!r}")
+    texts = tf.strings.regex_replace(texts, _UNICODE_SPACE, " ")
     texts = tf.strings.regex_replace(texts, f"({_SYMBOL}|{_CJK})", " \\1 ")
     if punctuation == "split":
         texts = tf.strings.regex_replace(texts, f"({_PUNCT_NO_APOSTROPHE})", " \\1 ")
     elif punctuation == "strip":
         texts = tf.strings.regex_replace(texts, _PUNCT_NO_APOSTROPHE, " ")
     if punctuation != "keep":
-        texts = tf.strings.regex_replace(texts, _EDGE_APOSTROPHES, " ")
+        texts = tf.strings.regex_replace(texts, _LEADING_APOSTROPHES, " ")
+        texts = tf.strings.regex_replace(texts, _TRAILING_APOSTROPHES, " ")
     return tf.strings.split(texts)
 
 

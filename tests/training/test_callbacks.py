@@ -1,0 +1,98 @@
+"""`default_callbacks` contents and `SaveBestApp`, which saves only on improvement."""
+
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from rnnapps.errors import ConfigError
+from rnnapps.training import SaveBestApp, default_callbacks
+
+
+def of_type(callbacks, kind):
+    found = [callback for callback in callbacks if isinstance(callback, kind)]
+    assert len(found) == 1, [type(c).__name__ for c in callbacks]
+    return found[0]
+
+
+@pytest.mark.parametrize("has_validation, monitor", [(True, "val_loss"), (False, "loss")])
+def test_early_stopping_restores_best_weights_on_the_right_key(has_validation, monitor):
+    callbacks = default_callbacks(has_validation, early_stopping_patience=5)
+    assert [type(c) for c in callbacks] == [keras.callbacks.TerminateOnNaN, keras.callbacks.EarlyStopping]
+    stopping = callbacks[1]
+    assert stopping.monitor == monitor
+    assert stopping.restore_best_weights is True
+    assert stopping.patience == 5
+
+
+def test_early_stopping_can_be_turned_off():
+    callbacks = default_callbacks(True, early_stopping_patience=None)
+    assert [type(c) for c in callbacks] == [keras.callbacks.TerminateOnNaN]
+
+
+def test_optional_callbacks_when_directories_are_given(tmp_path):
+    saved = []
+    user = [keras.callbacks.History(), keras.callbacks.LambdaCallback()]
+    callbacks = default_callbacks(
+        False,
+        save_fn=saved.append,
+        checkpoint_dir=str(tmp_path / "checkpoints"),
+        tensorboard_dir=str(tmp_path / "tb"),
+        backup_dir=str(tmp_path / "backup"),
+        extra=user,
+    )
+    assert of_type(callbacks, keras.callbacks.TensorBoard).log_dir == str(tmp_path / "tb")
+    assert of_type(callbacks, keras.callbacks.BackupAndRestore).backup_dir == str(tmp_path / "backup")
+    saver = of_type(callbacks, SaveBestApp)
+    assert saver.directory == os.path.join(str(tmp_path / "checkpoints"), "best")
+    assert saver.monitor == "loss" and saver.save_fn == saved.append
+    assert callbacks[-2:] == user  # user callbacks come last, in order
+
+
+def test_no_optional_callbacks_without_directories():
+    callbacks = default_callbacks(True, save_fn=lambda path: None)
+    kinds = {type(c) for c in callbacks}
+    assert not kinds & {SaveBestApp, keras.callbacks.TensorBoard, keras.callbacks.BackupAndRestore}
+
+
+def test_checkpoint_needs_a_save_function(tmp_path):
+    assert not any(isinstance(c, SaveBestApp) for c in default_callbacks(True, checkpoint_dir=str(tmp_path)))
+
+
+def test_save_best_app_saves_only_on_improvement():
+    calls = []
+    saver = SaveBestApp(lambda path: calls.append(path), "ckpt/best")
+    values = [1.0, 0.8, 0.9, 0.8, 0.5, math.nan, None, 0.6]
+    for epoch, value in enumerate(values):
+        saver.on_epoch_end(epoch, {} if value is None else {"val_loss": value})
+    assert calls == ["ckpt/best"] * 3  # epochs 0, 1 and 4
+    assert saver.best == 0.5 and saver.best_epoch == 4
+
+
+def test_save_best_app_max_mode():
+    epochs = []
+    saver = SaveBestApp(lambda path: epochs.append(len(epochs)), "d", monitor="val_accuracy", mode="max")
+    for epoch, value in enumerate([0.5, 0.7, 0.6, 0.9]):
+        saver.on_epoch_end(epoch, {"val_accuracy": value, "val_loss": 0.0})
+    assert len(epochs) == 3 and saver.best_epoch == 3 and saver.best == 0.9
+
+
+def test_save_best_app_rejects_bad_mode():
+    with pytest.raises(ConfigError):
+        SaveBestApp(print, "d", mode="lowest")
+
+
+def test_save_best_app_during_fit(tmp_path):
+    saved_at = []
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    x = np.array([[1.0, 2.0], [3.0, 4.0]], dtype="float32")
+    saver = SaveBestApp(lambda path: saved_at.append(path), str(tmp_path), monitor="loss")
+    history = model.fit(x, np.array([[1.0], [2.0]]), epochs=3, verbose=0, callbacks=[saver])
+    losses = history.history["loss"]
+    improvements = sum(1 for i, loss in enumerate(losses) if loss < min(losses[:i], default=math.inf))
+    assert len(saved_at) == improvements >= 1
+    assert saver.best == pytest.approx(min(losses))
