@@ -54,7 +54,7 @@ def _add_train_parser(sub):
     model.add_argument("--depth", type=int, default=1, help="stacked recurrent layers (default: 1)")
     model.add_argument("--bidirectional", action="store_true", help="bidirectional recurrent layers")
     model.add_argument("--merge-mode", choices=("concat", "sum", "ave", "mul"), default="concat", help="how directions combine (default: concat)")
-    model.add_argument("--connection", choices=("residual", "highway"), help="connection between stacked layers")
+    model.add_argument("--connection", choices=("residual", "highway"), help="connection between stacked layers: needs --depth >= 2 and --pooling mean/max/attention, or --depth >= 3")
     model.add_argument("--dropout", type=float, default=0.0, help="input dropout of recurrent layers (default: 0)")
     model.add_argument("--recurrent-dropout", type=float, default=0.0, help="recurrent-state dropout (disables cuDNN; default: 0)")
     model.add_argument("--embedding-dim", type=int, default=128, help="embedding width (default: 128)")

@@ -102,7 +102,14 @@ def from_lists(texts, labels, label_names=None):
     texts = list(texts)
     if labels is None:
         raise DataError("labels are required with a list of texts")
-    labels = list(labels) if not isinstance(labels, np.ndarray) or labels.ndim == 1 else list(labels)
+    multi_hot = isinstance(labels, np.ndarray) and labels.ndim == 2
+    if multi_hot:
+        # A [N, C] 0/1 matrix: column j is label_names[j] (or "j" without names).
+        columns = label_names if label_names is not None else [str(j) for j in range(labels.shape[1])]
+        if len(columns) != labels.shape[1]:
+            raise DataError(f"multi-hot labels have {labels.shape[1]} columns but {len(columns)} label_names")
+        labels = [[str(columns[j]) for j in np.flatnonzero(row)] for row in labels]
+    labels = list(labels)
     if len(texts) != len(labels):
         raise DataError(f"mismatched lengths: {len(texts)} texts but {len(labels)} labels")
     if not texts:
@@ -113,10 +120,8 @@ def from_lists(texts, labels, label_names=None):
         raise DataError("labels mix single labels and lists of labels")
     multi_label = kinds.pop()
     if multi_label:
-        if isinstance(labels[0], np.ndarray) and label_names is not None and len(labels[0]) == len(label_names):
-            # Multi-hot rows: turn them into lists of names.
-            labels = [[label_names[j] for j in np.flatnonzero(row)] for row in labels]
-            names = [[str(n) for n in row] for row in labels]
+        if multi_hot:
+            names = labels
         else:
             names = [[_label_name(item, label_names, i) for item in label] for i, label in enumerate(labels)]
         label_tensor = tf.ragged.constant(names, dtype=tf.string, ragged_rank=1) if any(names) else None

@@ -36,7 +36,7 @@ class ClassificationReport:
         return values
 
     def __str__(self):
-        width = max(9, *(len(name) for name in self.label_names))
+        width = max([9] + [len(name) for name in self.label_names])
         lines = [
             f"examples: {self.num_examples}   accuracy: {self.accuracy:.4f}   macro-F1: {self.macro_f1:.4f}"
             + (f"   micro-F1: {self.micro_f1:.4f}" if self.micro_f1 is not None else "")

@@ -67,6 +67,17 @@ def test_from_lists_multi_label():
     assert [label for _, label in examples(hot)] == [["p", "r"], ["q"]]
 
 
+def test_from_lists_multi_hot_matrix():
+    matrix = np.array([[1, 0, 1], [0, 1, 0]])
+    data = from_lists(["a", "b"], matrix, label_names=["acting", "plot", "music"])
+    assert data.multi_label
+    assert examples(data) == [("a", ["acting", "music"]), ("b", ["plot"])]
+    unnamed = from_lists(["a", "b"], matrix)
+    assert examples(unnamed) == [("a", ["0", "2"]), ("b", ["1"])]
+    with pytest.raises(DataError, match="3 columns but 2 label_names"):
+        from_lists(["a", "b"], matrix, label_names=["x", "y"])
+
+
 def test_from_lists_keeps_unicode_and_bytes():
     data = from_lists(["春眠 \U0001F44D", b"caf\xc3\xa9"], ["a", "b"])
     assert [text for text, _ in examples(data)] == ["春眠 \U0001F44D", "café"]

@@ -62,3 +62,12 @@ def test_multilabel_report_by_hand():
     np.testing.assert_array_equal(report.confusion, [[[2, 0], [0, 2]], [[1, 1], [1, 1]], [[2, 0], [1, 1]]])
     text = str(report)
     assert all(name in text for name in "abc") and "micro-F1: 0.7273" in text
+
+
+def test_report_text_with_long_and_no_label_names():
+    from rnnapps.training.metrics import classification_report
+
+    report = classification_report([0, 1], [0, 1], ["a-very-long-class-name", "b"])
+    assert "a-very-long-class-name" in str(report)
+    empty = classification_report([], [], [])
+    assert "examples: 0" in str(empty)
