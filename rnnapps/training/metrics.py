@@ -64,6 +64,10 @@ def _f1(precision, recall):
     return _ratio(2 * precision * recall, precision + recall)
 
 
+def _mean_f1(per_class):
+    return float(np.mean([row["f1"] for row in per_class.values()])) if per_class else 0.0
+
+
 def classification_report(true_ids, predicted_ids, label_names, loss=None):
     """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix.
 
@@ -91,7 +95,7 @@ def classification_report(true_ids, predicted_ids, label_names, loss=None):
     return ClassificationReport(
         label_names=list(label_names),
         accuracy=_ratio(np.trace(confusion), confusion.sum()),
-        macro_f1=float(np.mean([row["f1"] for row in per_class.values()])),
+        macro_f1=_mean_f1(per_class),
         per_class=per_class,
         confusion=confusion,
         num_examples=int(len(true_ids)),
@@ -121,7 +125,7 @@ def multilabel_report(true_multi_hot, predicted_multi_hot, label_names, loss=Non
     return ClassificationReport(
         label_names=list(label_names),
         accuracy=float(np.mean(np.all(truth == predicted, axis=1))) if len(truth) else 0.0,
-        macro_f1=float(np.mean([row["f1"] for row in per_class.values()])),
+        macro_f1=_mean_f1(per_class),
         per_class=per_class,
         confusion=confusion,
         num_examples=int(len(truth)),
