@@ -102,30 +102,17 @@ def _train(args):
         clipping = {"clipnorm": None, "global_clipnorm": args.global_clipnorm}
     if args.clipvalue is not None:
         clipping = {"clipnorm": None, "clipvalue": args.clipvalue}
+    # Options whose CLI name (dashes -> underscores) is the constructor argument's name.
+    same_name = (
+        "level", "cell", "units", "depth", "bidirectional", "merge_mode", "connection", "dropout",
+        "recurrent_dropout", "embedding_dim", "embedding_vectors", "pooling", "hidden_units",
+        "head_dropout", "max_length", "max_tokens", "min_count", "punctuation", "threshold",
+        "optimizer", "learning_rate",
+    )
     clf = rnnapps.SentimentClassifier(
-        level=args.level,
-        cell=args.cell,
-        units=args.units,
-        depth=args.depth,
-        bidirectional=args.bidirectional,
-        merge_mode=args.merge_mode,
-        connection=args.connection,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
-        embedding_dim=args.embedding_dim,
-        embedding_vectors=args.embedding_vectors,
+        **{name: getattr(args, name) for name in same_name},
         trainable_embeddings=not args.freeze_embeddings,
-        pooling=args.pooling,
-        hidden_units=args.hidden_units,
-        head_dropout=args.head_dropout,
-        max_length=args.max_length,
-        max_tokens=args.max_tokens,
-        min_count=args.min_count,
         lowercase=not args.no_lowercase,
-        punctuation=args.punctuation,
-        threshold=args.threshold,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
         **clipping,
     )
     clf.fit(
