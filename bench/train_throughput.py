@@ -1,0 +1,465 @@
+#!/usr/bin/env python
+"""Training throughput of rnnapps, measured side by side in one run.
+
+Two benchmarks, both in real (non-padding) tokens per second, first epoch of every run
+excluded (tracing, tf.data cache filling):
+
+1. app vs hand-written: `rnnapps.SentimentClassifier.fit` on raw texts (its own
+   pipeline, default length bucketing) against a plain `keras.Model` of the same
+   architecture (Embedding(mask_zero=True) -> LSTM -> Dense softmax, Adam(clipnorm=1.0))
+   fed the very same id batches: they are built once with the package's pipeline, with
+   the fitted app's vectorizer and the app's shuffling seed, so both sides see the same
+   batches, epoch by epoch. Target: app/hand-written >= 0.95.
+2. bucketed vs pad-to-max: one model trained on `make_training_batches` with
+   `auto_bucket_boundaries(max_len)` against `pad_to=max_len`, on texts whose lengths
+   vary 10x. Target: bucketed/pad-to-max >= 1.3.
+
+How it stays fair on a noisy machine:
+- the two sides of a comparison train in two threads that take turns epoch by epoch
+  (A1 B1 A2 B2 ...; never at the same time), so both meet the same load; the side
+  going first alternates between repeats;
+- a run's speed comes from its fastest timed epoch: noise only ever adds time (on the
+  2-core VM this was written on, ~40% of Keras epochs wait ~0.8 s, idle, for their first
+  batch, in plain Keras as in the app), and the verdict is the median over the repeats
+  of the per-repeat ratios. The ratio from each run's median epoch and the ratio of
+  tokens per CPU-second of this process are printed next to it.
+Exits with status 1 when a target is missed.
+
+    python bench/train_throughput.py            # defaults: about five minutes on 2 CPU cores
+    python bench/train_throughput.py --quick    # a fast sanity run (not conclusive)
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+import warnings
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # before TensorFlow is imported anywhere
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import rnnapps  # noqa: E402
+from rnnapps.builders import ClassifierSpec, build_classifier  # noqa: E402
+from rnnapps.data import auto_bucket_boundaries, encode_labels, from_lists, make_training_batches  # noqa: E402
+from rnnapps.text import TextVectorizer  # noqa: E402
+
+CUES_PER_TEXT = 3  # class-specific words planted in every text, so the labels are learnable
+RNN_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple": keras.layers.SimpleRNN}
+
+
+# -- data ------------------------------------------------------------------------------
+def synthetic_corpus(num_texts, min_words, max_words, vocab_size, num_classes, seed):
+    """Texts of uniformly `min_words..max_words` words from a Zipf-distributed vocabulary.
+
+    Each text also carries a few cue words of its class ("c2x7") in place of ordinary
+    words, so the labels can be learned; every word is exactly one token.
+    """
+    rng = np.random.default_rng(seed)
+    frequencies = 1.0 / np.arange(1, vocab_size + 1)
+    lengths = rng.integers(min_words, max_words + 1, size=num_texts)
+    words = rng.choice(vocab_size, size=int(lengths.sum()), p=frequencies / frequencies.sum())
+    classes = rng.integers(0, num_classes, size=num_texts)
+    texts, start = [], 0
+    for length, label in zip(lengths, classes):
+        tokens = [f"w{i}" for i in words[start : start + length]]
+        start += length
+        for position in rng.choice(length, size=min(CUES_PER_TEXT, length), replace=False):
+            tokens[position] = f"c{label}x{rng.integers(0, 10)}"
+        texts.append(" ".join(tokens))
+    return texts, [f"class{c}" for c in classes]
+
+
+# -- measuring -------------------------------------------------------------------------
+class Baton:
+    """Strict turn-taking between threads: only the side holding the baton works.
+
+    The two sides of a comparison train in two threads that hand the baton over after
+    every epoch, so their timed epochs alternate (A1 B1 A2 B2 ...) and meet nearly the
+    same load from other processes, while never running at the same time.
+    """
+
+    def __init__(self, order):
+        self._order = list(order)
+        self._turn = self._order[0]
+        self._done = set()
+        self._condition = threading.Condition()
+
+    def wait(self, side):
+        with self._condition:
+            self._condition.wait_for(lambda: self._turn == side)
+
+    def pass_on(self, side):
+        with self._condition:
+            if self._turn == side:
+                start = self._order.index(side)
+                for step in range(1, len(self._order) + 1):
+                    candidate = self._order[(start + step) % len(self._order)]
+                    if candidate not in self._done:
+                        self._turn = candidate
+                        break
+            self._condition.notify_all()
+
+    def finish(self, side):
+        with self._condition:
+            self._done.add(side)
+        self.pass_on(side)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall and process-CPU time of every epoch, taking turns through a `Baton`.
+
+    Passed last, so for the app it also times the app's own callbacks' epoch work. CPU
+    time counts all threads of this process (tf.data included); only one side works at
+    a time, so it is that side's.
+    """
+
+    def __init__(self, baton, side, epochs):
+        super().__init__()
+        self.baton, self.side, self.epochs = baton, side, epochs
+        self.wall, self.cpu = [], []
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch > 0:
+            self.baton.wait(self.side)
+        self._start = (time.perf_counter(), time.process_time())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.wall.append(time.perf_counter() - self._start[0])
+        self.cpu.append(time.process_time() - self._start[1])
+        if epoch < self.epochs - 1:  # after the last epoch the baton passes once fit() has returned
+            self.baton.pass_on(self.side)
+
+    def speeds(self, tokens_per_epoch):
+        """Real tokens per second over the epochs but the first (tracing, cache filling).
+
+        Returns a dict: `best`, from the fastest epoch (stalls only ever add time, so it
+        is the steadiest estimate on a noisy machine); `median`, from the median epoch;
+        `cpu`, tokens per CPU-second of the median epoch.
+        """
+        if len(self.wall) < 2:
+            raise RuntimeError(f"{self.side} ran {len(self.wall)} epoch(s): need 2, the first is not timed")
+        return {
+            "best": tokens_per_epoch / min(self.wall[1:]),
+            "median": tokens_per_epoch / statistics.median(self.wall[1:]),
+            "cpu": tokens_per_epoch / statistics.median(self.cpu[1:]),
+        }
+
+
+def busy_cpu_seconds():
+    """CPU-seconds all processes of the machine have used so far (Linux), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            values = [int(v) for v in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def fresh_state(seed):
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+
+
+def run_pair(order, train, epochs, seed):
+    """Trains both sides in turn-taking threads; returns their `EpochTimer`s and the other load.
+
+    `train(side, timer)` builds and fits one side with `timer` among its callbacks.
+    Other load: cores' worth of CPU that other processes used meanwhile.
+    """
+    fresh_state(seed)
+    baton = Baton(order)
+    timers = {side: EpochTimer(baton, side, epochs) for side in order}
+    errors = []
+
+    def work(side):
+        baton.wait(side)  # setup counts as part of the turn: it never overlaps a timed epoch
+        try:
+            train(side, timers[side])
+        except BaseException as error:  # re-raised in the main thread
+            errors.append(error)
+        finally:
+            baton.finish(side)
+
+    threads = [threading.Thread(target=work, args=(side,), name=f"bench-{side}") for side in order]
+    started, ours, busy = time.perf_counter(), time.process_time(), busy_cpu_seconds()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    wall, ours = time.perf_counter() - started, time.process_time() - ours
+    other = None if busy is None else max(0.0, (busy_cpu_seconds() - busy - ours) / wall)
+    return timers, other
+
+
+def interleaved(names, repeats, train, tokens, args):
+    """`repeats` turn-taking pairs, alternating which side goes first; one row per repeat."""
+    rows = []
+    for repeat in range(repeats):
+        order = names if repeat % 2 == 0 else names[::-1]
+        timers, other = run_pair(order, train, args.epochs, args.seed)
+        load = "" if other is None else f", other processes used {other:.2f} cores"
+        print(f"    repeat {repeat + 1} ({','.join(order)}{load}):", flush=True)
+        speeds = {}
+        for name in names:
+            speeds[name] = timers[name].speeds(tokens)
+            print(
+                f"      {name:<13}{speeds[name]['best']:>9,.0f} tok/s best, {speeds[name]['median']:>9,.0f} median, "
+                f"{speeds[name]['cpu']:>9,.0f} tok/cpu-s; epochs (wall/cpu s) "
+                + " ".join(f"{w:.2f}/{c:.2f}" for w, c in zip(timers[name].wall, timers[name].cpu)),
+                flush=True,
+            )
+        a, b = (speeds[name] for name in names)
+        rows.append(
+            dict(
+                order=",".join(order), first=a["best"], second=b["best"], ratio=a["best"] / b["best"],
+                median_ratio=a["median"] / b["median"], cpu_ratio=a["cpu"] / b["cpu"],
+            )
+        )
+    return rows
+
+
+# -- bench 1: the app against a hand-written Keras model ---------------------------------
+def fit_app(args, texts, labels, epochs=None, callbacks=None):
+    """The real app path: raw texts in, the app's own pipeline, default bucketing."""
+    clf = rnnapps.SentimentClassifier(cell=args.cell, units=args.units, embedding_dim=args.embedding_dim)
+    # validation_split=0: both sides train on all texts and neither validates per epoch.
+    clf.fit(
+        texts, labels, epochs=epochs or args.epochs, batch_size=args.batch_size, validation_split=0.0,
+        seed=args.seed, verbose=0, callbacks=callbacks,
+    )
+    return clf
+
+
+def app_batches(clf, texts, labels, args):
+    """The app's training batches, epoch by epoch, as numpy arrays.
+
+    Same vectorizer, label encoding, bucket boundaries and shuffling seed as inside
+    `SentimentClassifier.fit`, in a fresh pipeline: its k-th pass yields the app's k-th
+    epoch (checked batch for batch while writing this bench).
+    """
+    lengths = clf.vectorizer.vectorize(tf.constant(texts)).row_lengths().numpy()
+    boundaries = auto_bucket_boundaries(max(1, min(int(lengths.max()), clf.vectorizer.max_length)))
+    encoder = encode_labels(clf.label_names, clf.task)
+    dataset = make_training_batches(
+        from_lists(texts, labels).dataset, clf.vectorizer, encoder, args.batch_size,
+        boundaries=boundaries, seed=args.seed,
+    )
+    epochs = [[(ids.numpy(), target.numpy()) for ids, target in dataset] for _ in range(args.epochs)]
+    return epochs, boundaries
+
+
+def plain_model(vocabulary_size, num_classes, args):
+    """The same architecture as the app's, written with nothing but stock Keras."""
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(None,), dtype="int32"),
+            keras.layers.Embedding(vocabulary_size, args.embedding_dim, mask_zero=True),
+            RNN_LAYERS[args.cell](args.units),
+            keras.layers.Dense(num_classes, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def replay(epochs):
+    """A dataset replaying pre-built batches: its k-th iteration yields epoch k's batches."""
+    passes = []
+
+    def generate():
+        passes.append(None)
+        yield from epochs[min(len(passes), len(epochs)) - 1]
+
+    ids, target = epochs[0][0]
+    signature = (
+        tf.TensorSpec((None, None), tf.as_dtype(ids.dtype)),
+        tf.TensorSpec((None,) + target.shape[1:], tf.as_dtype(target.dtype)),
+    )
+    return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(tf.data.AUTOTUNE), passes
+
+
+def fit_plain(args, epochs, vocabulary_size, num_classes, callbacks):
+    """Standard `model.fit` of the hand-written model on the app's batches."""
+    model = plain_model(vocabulary_size, num_classes, args)
+    dataset, passes = replay(epochs)
+    model.fit(dataset, epochs=args.epochs, verbose=0, callbacks=callbacks, shuffle=False)
+    if len(passes) != args.epochs:
+        raise RuntimeError(f"the replayed batches were read {len(passes)} times for {args.epochs} epochs")
+
+
+def bench_app(args, texts, labels):
+    print(
+        f"\n[1] SentimentClassifier.fit vs hand-written Keras: {args.cell}({args.units}), embedding "
+        f"{args.embedding_dim}, batch {args.batch_size}, {len(texts)} texts, {args.epochs} epochs per run "
+        f"(first not timed), {args.repeats} repeats, epochs interleaved",
+        flush=True,
+    )
+    # A first app fit (untimed) yields the vectorizer and labels the shared batches need.
+    fresh_state(args.seed)
+    setup = fit_app(args, texts, labels, epochs=1)
+    epochs, boundaries = app_batches(setup, texts, labels, args)
+    real = [sum(int((ids != 0).sum()) for ids, _ in batches) for batches in epochs]
+    padded = [sum(ids.size for ids, _ in batches) for batches in epochs]
+    if len(set(real)) != 1:
+        raise RuntimeError(f"real tokens differ between epochs: {real}")
+    tokens = real[0]
+    vocabulary_size, num_classes = setup.vectorizer.vocabulary_size, len(setup.label_names)
+    app_params = setup.model.count_params()
+    plain_params = plain_model(vocabulary_size, num_classes, args).count_params()
+    print(
+        f"    real tokens/epoch {tokens:,}; padding {1 - tokens / statistics.mean(padded):.1%} "
+        f"(bucket boundaries {boundaries}); parameters: app {app_params:,}, hand-written {plain_params:,}",
+        flush=True,
+    )
+    if app_params != plain_params:
+        print("    WARNING: the two models differ in size: the comparison is not like for like", flush=True)
+
+    def train(side, timer):
+        if side == "app":
+            fit_app(args, texts, labels, callbacks=[timer])
+        else:
+            fit_plain(args, epochs, vocabulary_size, num_classes, [timer])
+
+    return interleaved(("app", "hand-written"), args.repeats, train, tokens, args)
+
+
+# -- bench 2: bucketed vs pad-to-max batching ------------------------------------------
+def bench_bucketing(args, texts, labels):
+    vectorizer = TextVectorizer(level="word")
+    vectorizer.adapt(texts)
+    label_names = sorted(set(labels))
+    encoder = encode_labels(label_names, "multiclass")
+    examples = from_lists(texts, labels).dataset
+    lengths = vectorizer.vectorize(tf.constant(texts)).row_lengths().numpy()
+    max_len, tokens = int(lengths.max()), int(lengths.sum())
+    options = {"bucketed": {"boundaries": auto_bucket_boundaries(max_len)}, "pad-to-max": {"pad_to": max_len}}
+
+    def batches(mode):
+        return make_training_batches(examples, vectorizer, encoder, args.batch_size, seed=args.seed, **options[mode])
+
+    padded = {mode: sum(int(np.prod(ids.shape)) for ids, _ in batches(mode)) for mode in options}
+    print(
+        f"\n[2] bucketed vs pad-to-max batching: {args.cell}({args.units}), embedding {args.embedding_dim}, "
+        f"batch {args.batch_size}, {len(texts)} texts of {lengths.min()}..{max_len} tokens, "
+        f"{args.epochs} epochs per run (first not timed), {args.repeats} repeats, epochs interleaved\n"
+        f"    real tokens/epoch {tokens:,}; padding: bucketed {1 - tokens / padded['bucketed']:.1%} "
+        f"(boundaries {options['bucketed']['boundaries']}), pad-to-max {1 - tokens / padded['pad-to-max']:.1%} "
+        f"(pad_to={max_len}); padded steps pad-to-max/bucketed {padded['pad-to-max'] / padded['bucketed']:.2f}x",
+        flush=True,
+    )
+
+    def train(mode, timer):
+        # The package's own classifier, the same for both modes: only the batching differs.
+        spec = ClassifierSpec(cell=args.cell, units=args.units, embedding_dim=args.embedding_dim)
+        model = build_classifier(vectorizer.vocabulary_size, len(label_names), "multiclass", spec)
+        model.fit(batches(mode), epochs=args.epochs, verbose=0, callbacks=[timer], shuffle=False)
+
+    return interleaved(("bucketed", "pad-to-max"), args.repeats, train, tokens, args)
+
+
+# -- report ----------------------------------------------------------------------------
+def print_table(title, names, rows):
+    """Per-repeat tokens/s and ratios, then the medians; returns the median of the ratios."""
+    header = (
+        f"{'repeat':>6}  {'order':<21} {names[0] + ' tok/s':>18} {names[1] + ' tok/s':>18} "
+        f"{'ratio':>7} {'median-epoch':>12} {'cpu-s':>7}"
+    )
+    print(f"\n{title}\n{header}\n{'-' * len(header)}")
+    for repeat, row in enumerate(rows, 1):
+        print(
+            f"{repeat:>6}  {row['order']:<21} {row['first']:>18,.0f} {row['second']:>18,.0f} "
+            f"{row['ratio']:>7.3f} {row['median_ratio']:>12.3f} {row['cpu_ratio']:>7.3f}"
+        )
+    keys = ("first", "second", "ratio", "median_ratio", "cpu_ratio")
+    medians = {key: statistics.median(row[key] for row in rows) for key in keys}
+    print(
+        f"{'median':>6}  {'':<21} {medians['first']:>18,.0f} {medians['second']:>18,.0f} "
+        f"{medians['ratio']:>7.3f} {medians['median_ratio']:>12.3f} {medians['cpu_ratio']:>7.3f}"
+    )
+    return medians["ratio"]
+
+
+def verdict(label, ratio, target):
+    passed = ratio >= target
+    print(f"{label} ratio: {ratio:.2f} (target >= {target}) {'PASS' if passed else 'FAIL'}")
+    return passed
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--bench", choices=("all", "app", "bucketing"), default="all", help="which benchmark(s) to run")
+    parser.add_argument("--texts", type=int, default=3000, help="synthetic texts (default 3000)")
+    parser.add_argument("--min-words", type=int, default=20, help="shortest text in words (default 20)")
+    parser.add_argument("--max-words", type=int, default=200, help="longest text in words (default 200)")
+    parser.add_argument("--vocab-size", type=int, default=5000, help="synthetic vocabulary size (default 5000)")
+    parser.add_argument("--classes", type=int, default=3, help="classes, >= 3 so the app's head is a softmax too (default 3)")
+    parser.add_argument("--cell", choices=sorted(RNN_LAYERS), default="lstm", help="recurrent cell (default lstm)")
+    parser.add_argument("--units", type=int, default=64, help="recurrent units (default 64)")
+    parser.add_argument("--embedding-dim", type=int, default=64, help="embedding width (default 64)")
+    parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs per run, the first not timed (default 8)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats per side (default 3)")
+    parser.add_argument("--seed", type=int, default=1234, help="seed of data, weights and shuffling (default 1234)")
+    parser.add_argument("--app-target", type=float, default=0.95, help="minimum app/hand-written ratio (default 0.95)")
+    parser.add_argument("--bucket-target", type=float, default=1.3, help="minimum bucketed/pad-to-max ratio (default 1.3)")
+    parser.add_argument("--quick", action="store_true", help="fast sanity run: 800 texts, 2 epochs, 1 repeat")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.texts, args.epochs, args.repeats = min(args.texts, 800), 2, 1
+    if args.classes < 3:
+        parser.error("--classes must be >= 3: with 2 the app uses a sigmoid head, not the baseline's softmax")
+    if args.epochs < 2:
+        parser.error("--epochs must be >= 2: the first epoch of every run is not timed")
+    if args.repeats < 1 or args.texts < 1 or not 1 <= args.min_words <= args.max_words:
+        parser.error("need --repeats >= 1, --texts >= 1 and 1 <= --min-words <= --max-words")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # Datasets of unknown length make Keras warn at the end of each first epoch: expected here.
+    warnings.filterwarnings("ignore", message=".*ran out of data.*")
+    started = time.perf_counter()
+    texts, labels = synthetic_corpus(args.texts, args.min_words, args.max_words, args.vocab_size, args.classes, args.seed)
+    print(
+        f"rnnapps {rnnapps.__version__}, keras {keras.__version__}, tensorflow {tf.__version__}, "
+        f"{os.cpu_count()} CPUs{' (quick mode: not conclusive)' if args.quick else ''}",
+        flush=True,
+    )
+    app_rows = bench_app(args, texts, labels) if args.bench in ("all", "app") else None
+    bucket_rows = bench_bucketing(args, texts, labels) if args.bench in ("all", "bucketing") else None
+    results = []
+    if app_rows:
+        title = "[1] real tokens/s: SentimentClassifier.fit vs hand-written Keras (same batches)"
+        results.append(("app/hand-written tokens/s", print_table(title, ("app", "hand-written"), app_rows), args.app_target))
+    if bucket_rows:
+        title = "[2] real tokens/s: bucketed vs pad-to-max batching (same model, same texts)"
+        results.append(("bucketed/pad-to-max", print_table(title, ("bucketed", "pad-to-max"), bucket_rows), args.bucket_target))
+    print(
+        "\ntok/s: real tokens / wall time of the fastest timed epoch of the run; ratio: of those, the verdict uses "
+        "their median over the repeats.\nmedian-epoch: the same ratio from each run's median epoch; cpu-s: from "
+        "tokens per CPU-second of this process (rises with a side's use of the 2nd core)."
+    )
+    print(f"total time {time.perf_counter() - started:.0f} s\n")
+    passed = [verdict(label, ratio, target) for label, ratio, target in results]
+    return 0 if all(passed) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
