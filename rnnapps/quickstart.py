@@ -65,8 +65,9 @@ def quickstart_sentiment(export_dir, work_dir, epochs):
     start = time.time()
     clf.fit(train_texts, train_labels, epochs=epochs, batch_size=16, validation_split=0.15, early_stopping_patience=4, seed=0)
     print(f"trained in {time.time() - start:.1f} s")
+    report = clf.evaluate(test_texts, test_labels)
     print("\nheld-out evaluation:")
-    print(clf.evaluate(test_texts, test_labels))
+    print(report)
 
     predictions = clf.predict(DEMO_REVIEWS)
     print("\npredictions:")
@@ -90,7 +91,7 @@ def quickstart_sentiment(export_dir, work_dir, epochs):
     print(f"reloaded export answers: {served_labels}; agrees with the Python object: {agrees}")
     if not (same and agrees):
         raise SystemExit("quickstart: a reloaded model disagreed with the original (see above)")
-    return {"accuracy": clf.evaluate(test_texts, test_labels).accuracy, "export": version_dir}
+    return {"accuracy": report.accuracy, "export": version_dir}
 
 
 def run_quickstart(export_dir="saved_models", work_dir="quickstart_output", epochs=20):
