@@ -5,13 +5,13 @@ Two benchmarks, both in real (non-padding) tokens per second, first epoch of eve
 excluded (tracing, tf.data cache filling):
 
 1. app vs hand-written: `rnnapps.SentimentClassifier.fit` on raw texts (its own
-   pipeline, default length bucketing) against a plain `keras.Model` of the same
+   pipeline, default length-sorted batching) against a plain `keras.Model` of the same
    architecture (Embedding(mask_zero=True) -> LSTM -> Dense softmax, Adam(clipnorm=1.0))
    fed the very same id batches: they are built once with the package's pipeline, with
    the fitted app's vectorizer and the app's shuffling seed, so both sides see the same
    batches, epoch by epoch. Target: app/hand-written >= 0.95.
-2. bucketed vs pad-to-max: one model trained on `make_training_batches` with
-   `auto_bucket_boundaries(max_len)` against `pad_to=max_len`, on texts whose lengths
+2. bucketed vs pad-to-max: one model trained on `make_training_batches` with its
+   default length-sorted batches against `pad_to=max_len`, on texts whose lengths
    vary 10x. Target: bucketed/pad-to-max >= 1.3.
 
 How it stays fair on a noisy machine:
@@ -45,7 +45,7 @@ import tensorflow as tf  # noqa: E402
 
 import rnnapps  # noqa: E402
 from rnnapps.builders import ClassifierSpec, build_classifier  # noqa: E402
-from rnnapps.data import auto_bucket_boundaries, encode_labels, from_lists, make_training_batches  # noqa: E402
+from rnnapps.data import encode_labels, from_lists, make_training_batches  # noqa: E402
 from rnnapps.text import TextVectorizer  # noqa: E402
 
 CUES_PER_TEXT = 3  # class-specific words planted in every text, so the labels are learnable
@@ -242,19 +242,16 @@ def fit_app(args, texts, labels, epochs=None, callbacks=None):
 def app_batches(clf, texts, labels, args):
     """The app's training batches, epoch by epoch, as numpy arrays.
 
-    Same vectorizer, label encoding, bucket boundaries and shuffling seed as inside
+    Same vectorizer, label encoding, length-sorted batching and shuffling seed as inside
     `SentimentClassifier.fit`, in a fresh pipeline: its k-th pass yields the app's k-th
     epoch (checked batch for batch while writing this bench).
     """
-    lengths = clf.vectorizer.vectorize(tf.constant(texts)).row_lengths().numpy()
-    boundaries = auto_bucket_boundaries(max(1, min(int(lengths.max()), clf.vectorizer.max_length)))
     encoder = encode_labels(clf.label_names, clf.task)
     dataset = make_training_batches(
-        from_lists(texts, labels).dataset, clf.vectorizer, encoder, args.batch_size,
-        boundaries=boundaries, seed=args.seed,
+        from_lists(texts, labels).dataset, clf.vectorizer, encoder, args.batch_size, seed=args.seed,
     )
     epochs = [[(ids.numpy(), target.numpy()) for ids, target in dataset] for _ in range(args.epochs)]
-    return epochs, boundaries
+    return epochs
 
 
 def plain_model(vocabulary_size, num_classes, args):
@@ -310,7 +307,7 @@ def bench_app(args, texts, labels):
     # A first app fit (untimed) yields the vectorizer and labels the shared batches need.
     fresh_state(args.seed)
     setup = fit_app(args, texts, labels, epochs=1)
-    epochs, boundaries = app_batches(setup, texts, labels, args)
+    epochs = app_batches(setup, texts, labels, args)
     real = [sum(int((ids != 0).sum()) for ids, _ in batches) for batches in epochs]
     padded = [sum(ids.size for ids, _ in batches) for batches in epochs]
     if len(set(real)) != 1:
@@ -321,7 +318,7 @@ def bench_app(args, texts, labels):
     plain_params = plain_model(vocabulary_size, num_classes, args).count_params()
     print(
         f"    real tokens/epoch {tokens:,}; padding {1 - tokens / statistics.mean(padded):.1%} "
-        f"(bucket boundaries {boundaries}); parameters: app {app_params:,}, hand-written {plain_params:,}",
+        f"(length-sorted batches); parameters: app {app_params:,}, hand-written {plain_params:,}",
         flush=True,
     )
     if app_params != plain_params:
@@ -345,7 +342,7 @@ def bench_bucketing(args, texts, labels):
     examples = from_lists(texts, labels).dataset
     lengths = vectorizer.vectorize(tf.constant(texts)).row_lengths().numpy()
     max_len, tokens = int(lengths.max()), int(lengths.sum())
-    options = {"bucketed": {"boundaries": auto_bucket_boundaries(max_len)}, "pad-to-max": {"pad_to": max_len}}
+    options = {"bucketed": {}, "pad-to-max": {"sort_chunk": None, "pad_to": max_len}}
 
     def batches(mode):
         return make_training_batches(examples, vectorizer, encoder, args.batch_size, seed=args.seed, **options[mode])
@@ -356,7 +353,7 @@ def bench_bucketing(args, texts, labels):
         f"batch {args.batch_size}, {len(texts)} texts of {lengths.min()}..{max_len} tokens, "
         f"{args.epochs} epochs per run (first not timed), {args.repeats} repeats, epochs interleaved\n"
         f"    real tokens/epoch {tokens:,}; padding: bucketed {1 - tokens / padded['bucketed']:.1%} "
-        f"(boundaries {options['bucketed']['boundaries']}), pad-to-max {1 - tokens / padded['pad-to-max']:.1%} "
+        f"(length-sorted chunks), pad-to-max {1 - tokens / padded['pad-to-max']:.1%} "
         f"(pad_to={max_len}); padded steps pad-to-max/bucketed {padded['pad-to-max'] / padded['bucketed']:.2f}x",
         flush=True,
     )

@@ -46,5 +46,5 @@ def trained_classifier(tmp_path_factory):
     keras.utils.set_random_seed(7)
     texts, labels = tiny_sentiment_data()
     clf = rnnapps.SentimentClassifier(cell="gru", units=16, embedding_dim=16)
-    clf.fit(texts, labels, epochs=12, batch_size=16, validation_split=0.0, verbose=0)
+    clf.fit(texts, labels, epochs=20, batch_size=16, validation_split=0.0, verbose=0)
     return clf

@@ -8,13 +8,13 @@ import tensorflow as tf
 from rnnapps.apps.base import App, register_app
 from rnnapps.builders import ClassifierSpec, build_classifier
 from rnnapps.data import (
-    auto_bucket_boundaries,
     encode_labels,
     labelled_texts,
     make_training_batches,
     scan,
     split_validation,
 )
+from rnnapps.data.pipeline import SORT_CHUNK_BATCHES
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import classifier_serving_fn, export_serving, text_signature
 from rnnapps.text import TextVectorizer, build_vocabulary
@@ -231,10 +231,6 @@ class SentimentClassifier(App):
             self.model = build_classifier(vectorizer.vocabulary_size, len(label_names), task, self.spec, weights)
         self.vectorizer, self.label_names, self.task = vectorizer, label_names, task
 
-    def _bucket_boundaries(self, summary):
-        """Length buckets up to the longest (truncated) text the data holds."""
-        return auto_bucket_boundaries(max(1, min(summary.max_length, self.vectorizer.max_length)))
-
     def _check_labels(self, summary, where):
         unknown = sorted(set(summary.label_counts) - set(self.label_names))
         if unknown:
@@ -328,12 +324,12 @@ class SentimentClassifier(App):
                 self._check_labels(validation_summary, "the validation data")
                 validation = make_training_batches(
                     validation_examples, self.vectorizer, encoder, int(batch_size),
-                    boundaries=self._bucket_boundaries(validation_summary) if bucketing else None,
+                    sort_chunk=SORT_CHUNK_BATCHES if bucketing else None,
                     shuffle=False,
                 )
         train = make_training_batches(
             train_examples, self.vectorizer, encoder, int(batch_size),
-            boundaries=self._bucket_boundaries(summary) if bucketing else None,
+            sort_chunk=SORT_CHUNK_BATCHES if bucketing else None,
             seed=seed, shuffle_buffer=shuffle_buffer, cache=cache,
         )
         self._serve = None

@@ -1,7 +1,6 @@
 """Data: sources of raw labelled texts, and the tf.data pipeline that vectorizes them."""
 
 from rnnapps.data.pipeline import (
-    auto_bucket_boundaries,
     batch_by_length,
     encode_labels,
     make_training_batches,
@@ -22,7 +21,6 @@ from rnnapps.data.sources import (
 
 __all__ = [
     "LabelledTexts",
-    "auto_bucket_boundaries",
     "batch_by_length",
     "encode_labels",
     "make_training_batches",

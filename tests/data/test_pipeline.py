@@ -1,4 +1,4 @@
-"""The tf.data pipeline: hash split, scan, label encoding, length bucketing, padding."""
+"""The tf.data pipeline: hash split, scan, label encoding, length-sorted batching, padding."""
 
 import collections
 import random
@@ -8,7 +8,6 @@ import pytest
 import tensorflow as tf
 
 from rnnapps.data import (
-    auto_bucket_boundaries,
     batch_by_length,
     encode_labels,
     from_lists,
@@ -147,28 +146,51 @@ def test_vectorize_examples_yields_dense_ids_and_targets(vectorizer):
     assert dataset.element_spec[0] == tf.TensorSpec([None], tf.int32)
 
 
-def bucket_of(length, boundaries):
-    return next((i for i, edge in enumerate(boundaries) if length <= edge), len(boundaries))
-
-
-def test_batch_by_length_pads_within_buckets_and_wastes_less(vectorizer):
+def test_batch_by_length_sorts_within_chunks_and_wastes_less(vectorizer):
     texts, labels, lengths = varied_examples()
     assert max(lengths) == 10 * min(lengths)
     dataset = examples_dataset(vectorizer, texts, labels)
-    boundaries = [10, 20, 30, 40, 50]
-    bucketed = list(batch_by_length(dataset, 16, boundaries=boundaries).as_numpy_iterator())
+    sorted_batches = list(batch_by_length(dataset, 16, sort_chunk=4).as_numpy_iterator())
     seen = []
-    for ids, targets in bucketed:
+    for ids, targets in sorted_batches:
         member_lengths = (ids != 0).sum(axis=1)
-        buckets = {bucket_of(length, boundaries) for length in member_lengths}
-        assert len(buckets) == 1  # one bucket per batch
-        bucket = buckets.pop()
-        assert ids.shape[1] == member_lengths.max() <= boundaries[bucket]
+        assert ids.shape[1] == member_lengths.max()  # padded only to its own longest row
         assert ids.shape[0] == targets.shape[0] <= 16
+        assert ids.shape[0] > 0
         seen.extend(member_lengths.tolist())
     assert sorted(seen) == sorted(lengths)
-    plain = batch_by_length(dataset, 16)
-    assert padding_fraction(bucketed) < padding_fraction(plain) / 3
+    # Each chunk of 4 batches holds 64 consecutive examples, sorted: batches never overlap in length.
+    for chunk in range(0, len(sorted_batches), 4):
+        lengths_per_batch = [(ids != 0).sum(axis=1) for ids, _ in sorted_batches[chunk : chunk + 4]]
+        spans = sorted((lengths.min(), lengths.max()) for lengths in lengths_per_batch)
+        assert all(high <= next_low for (_, high), (next_low, _) in zip(spans, spans[1:]))
+    plain = batch_by_length(dataset, 16, sort_chunk=None)
+    assert padding_fraction(sorted_batches) < padding_fraction(plain) / 2
+    # The default chunk (16 batches) spans all 240 texts here: little padding is left.
+    assert padding_fraction(batch_by_length(dataset, 16)) < padding_fraction(plain) / 5
+
+
+def test_batch_by_length_keeps_targets_with_their_texts(vectorizer):
+    # Labels that encode the length: after sorting, each row must still carry its own.
+    texts = [" ".join(["alpha"] * n) for n in (3, 1, 5, 2, 4, 6, 2)]
+    labels = ["pos" if n % 2 else "neg" for n in (3, 1, 5, 2, 4, 6, 2)]
+    dataset = examples_dataset(vectorizer, texts, labels)
+    for ids, targets in batch_by_length(dataset, 3).as_numpy_iterator():
+        lengths = (ids != 0).sum(axis=1)
+        np.testing.assert_array_equal(targets[:, 0], lengths % 2)
+
+
+def test_batch_by_length_batch_order_is_reproducible_and_follows_the_shuffle(vectorizer):
+    texts, labels, _ = varied_examples(count=200)
+    dataset = examples_dataset(vectorizer, texts, labels)
+
+    def widths(seed):
+        batches = batch_by_length(dataset.shuffle(500, seed=seed), 8, sort_chunk=25)
+        return [ids.shape[1] for ids, _ in batches.as_numpy_iterator()]
+
+    assert widths(1) == widths(1)
+    assert widths(1) != widths(2)
+    assert widths(1) != sorted(widths(1))  # batches of a chunk do not come out shortest first
 
 
 def test_batch_by_length_pad_to_a_fixed_length(vectorizer):
@@ -178,23 +200,11 @@ def test_batch_by_length_pad_to_a_fixed_length(vectorizer):
     assert all(targets.shape[1:] == (1,) for _, targets in batches)
 
 
-def test_batch_size_must_be_positive(vectorizer):
+def test_batch_size_and_sort_chunk_must_be_positive(vectorizer):
     with pytest.raises(DataError, match="batch_size"):
         batch_by_length(examples_dataset(vectorizer, ["a"], ["pos"]), 0)
-
-
-@pytest.mark.parametrize("max_length", [1, 5, 8, 9, 40, 41, 100, 257, 1000])
-def test_auto_bucket_boundaries_increase_and_end_at_max_length(max_length):
-    boundaries = auto_bucket_boundaries(max_length)
-    assert boundaries[-1] == max_length
-    assert all(a < b for a, b in zip(boundaries, boundaries[1:]))
-    assert boundaries[0] == min(8, max_length)
-    # Geometric: consecutive boundaries grow by at most ~1.4x (plus rounding).
-    assert all(b <= a * 1.4 + 1 for a, b in zip(boundaries, boundaries[1:]))
-
-
-def test_auto_bucket_boundaries_documented_example():
-    assert auto_bucket_boundaries(40) == [8, 11, 16, 22, 31, 40]
+    with pytest.raises(DataError, match="sort_chunk"):
+        batch_by_length(examples_dataset(vectorizer, ["a"], ["pos"]), 4, sort_chunk=-1)
 
 
 def test_padding_fraction():
@@ -215,7 +225,6 @@ def test_make_training_batches(vectorizer, cache, tmp_path):
         vectorizer,
         encoder,
         batch_size=8,
-        boundaries=auto_bucket_boundaries(12),
         seed=1,
         cache=str(tmp_path / "cache") if cache == "file" else True,
     )
@@ -238,7 +247,9 @@ def test_make_training_batches(vectorizer, cache, tmp_path):
 def test_make_training_batches_without_shuffle_keeps_order(vectorizer):
     examples = from_lists(["alpha", "beta gamma", "delta"], ["neg", "pos", "neg"]).dataset
     encoder = encode_labels(["neg", "pos"], "multiclass")
-    (ids, targets), = list(make_training_batches(examples, vectorizer, encoder, 4, shuffle=False, cache=False))
+    (ids, targets), = list(
+        make_training_batches(examples, vectorizer, encoder, 4, sort_chunk=None, shuffle=False, cache=False)
+    )
     np.testing.assert_array_equal(ids.numpy(), [[2, 0], [3, 4], [5, 0]])
     np.testing.assert_array_equal(targets.numpy(), [0, 1, 0])
 
@@ -246,7 +257,7 @@ def test_make_training_batches_without_shuffle_keeps_order(vectorizer):
 def test_make_training_batches_multi_label_targets(vectorizer):
     data = from_lists(["alpha", "beta gamma delta", "gamma", "beta"], [["x"], ["y", "z"], [], ["z", "x"]])
     encoder = encode_labels(["x", "y", "z"], "multilabel")
-    batches = make_training_batches(data.dataset, vectorizer, encoder, 4, boundaries=[2, 4], shuffle=False)
+    batches = make_training_batches(data.dataset, vectorizer, encoder, 2, sort_chunk=2, shuffle=False)
     rows = {}
     for ids, targets in batches:
         assert targets.dtype == tf.float32 and targets.shape[1] == 3

@@ -1,8 +1,4 @@
-"""`rnnapps quickstart`: every app, briefly, on the samples bundled with the package.
-
-For each app: train with progress bars, evaluate on held-out data, show predictions, save
-and reload (same answers), export a SavedModel and check that the export answers too.
-"""
+"""Quickstart part: the sentiment classifier on the bundled review sample."""
 
 import csv
 import os
@@ -11,7 +7,8 @@ import time
 
 import numpy as np
 
-SAMPLES_DIR = os.path.join(os.path.dirname(__file__), "samples")
+from rnnapps.quickstart.common import SAMPLES_DIR, heading
+
 SENTIMENT_SAMPLE = os.path.join(SAMPLES_DIR, "sentiment.tsv")
 DEMO_REVIEWS = [
     "An absolute delight from start to finish, I loved every minute.",
@@ -45,17 +42,13 @@ def stratified_split(texts, labels, test_fraction=0.2, seed=0):
     return [t for t, _ in train], [l for _, l in train], [t for t, _ in test], [l for _, l in test]
 
 
-def _heading(title):
-    print(f"\n{'=' * 78}\n{title}\n{'=' * 78}", flush=True)
-
-
-def quickstart_sentiment(export_dir, work_dir, epochs):
+def run(export_dir, work_dir, epochs):
     """Sentiment: a bidirectional LSTM on the bundled 3-class review sample."""
     import tensorflow as tf
 
     import rnnapps
 
-    _heading("Sentiment classifier (bidirectional LSTM) on the bundled review sample")
+    heading("Sentiment classifier (bidirectional LSTM) on the bundled review sample")
     texts, labels = read_sample()
     train_texts, train_labels, test_texts, test_labels = stratified_split(texts, labels)
     print(f"sample: {len(texts)} labelled sentences -> {len(train_texts)} train / {len(test_texts)} test")
@@ -91,18 +84,4 @@ def quickstart_sentiment(export_dir, work_dir, epochs):
     print(f"reloaded export answers: {served_labels}; agrees with the Python object: {agrees}")
     if not (same and agrees):
         raise SystemExit("quickstart: a reloaded model disagreed with the original (see above)")
-    return {"accuracy": report.accuracy, "export": version_dir}
-
-
-def run_quickstart(export_dir="saved_models", work_dir="quickstart_output", epochs=20):
-    """Runs every app's quickstart; returns a dict of results per app."""
-    import keras
-
-    keras.utils.set_random_seed(0)
-    started = time.time()
-    results = {"sentiment": quickstart_sentiment(export_dir, work_dir, epochs)}
-    _heading(f"quickstart finished in {time.time() - started:.0f} s")
-    for app, result in results.items():
-        print(f"  {app}: held-out accuracy {result['accuracy']:.3f}, export {result['export']}")
-    print(f"TF Serving: tensorflow_model_server --model_config_file or --model_base_path={os.path.abspath(export_dir)}/<name>")
-    return results
+    return {"summary": f"held-out accuracy {report.accuracy:.3f}", "accuracy": report.accuracy, "export": version_dir}

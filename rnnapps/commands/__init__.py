@@ -1,0 +1,5 @@
+"""The app subcommands of the `rnnapps` CLI, one module each, in `--help` order."""
+
+from rnnapps.commands import classify
+
+COMMANDS = [classify]
