@@ -1,8 +1,9 @@
 """Reusable layers: the recurrent stack, connections between stacked layers, pooling."""
 
 from rnnapps.layers.highway import HighwayConnection
-from rnnapps.layers.pooling import AttentionPooling, MaskedPooling
+from rnnapps.layers.pooling import AttentionPooling, LastValidStep, MaskedPooling
 from rnnapps.layers.recurrent_stack import CELLS, CONNECTIONS, MERGE_MODES, RecurrentStack, make_rnn
+from rnnapps.layers.tied_embedding import TiedEmbedding
 
 __all__ = [
     "CELLS",
@@ -10,7 +11,9 @@ __all__ = [
     "MERGE_MODES",
     "AttentionPooling",
     "HighwayConnection",
+    "LastValidStep",
     "MaskedPooling",
     "RecurrentStack",
+    "TiedEmbedding",
     "make_rnn",
 ]

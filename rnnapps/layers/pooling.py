@@ -105,3 +105,36 @@ class AttentionPooling(keras.layers.Layer):
         config = super().get_config()
         config.update(units=self.units, return_weights=self.return_weights)
         return config
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class LastValidStep(keras.layers.Layer):
+    """The vector at each row's last valid (unmasked) step of `[B, T, D]` -> `[B, D]`.
+
+    With right padding this is the output after a prompt's last token, whatever the
+    prompt's length; a row with no valid step gives the vector at step 0.
+
+    Example:
+        >>> x = keras.ops.reshape(keras.ops.arange(6.0), (1, 3, 2))
+        >>> LastValidStep()(x, mask=keras.ops.array([[True, True, False]])).tolist()
+        [[2.0, 3.0]]
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        steps = ops.shape(inputs)[1]
+        if mask is None:
+            last = ops.full((ops.shape(inputs)[0],), steps - 1, dtype="int32")
+        else:
+            last = ops.maximum(ops.sum(ops.cast(mask, "int32"), axis=1) - 1, 0)
+        picked = ops.take_along_axis(inputs, ops.reshape(last, (-1, 1, 1)), axis=1)
+        return ops.squeeze(picked, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])

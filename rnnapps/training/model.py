@@ -4,29 +4,13 @@ import keras
 import tensorflow as tf
 
 
-@keras.saving.register_keras_serializable(package="rnnapps")
-class GradNormModel(keras.Model):
-    """A functional `keras.Model` that adds `grad_norm` to the fit logs.
+class GradNormTrainStep:
+    """Mixin for `keras.Model` subclasses: `fit` logs the pre-clip global gradient norm.
 
-    Callbacks cannot see gradients, so the norm is measured inside `train_step`: the
-    global L2 norm of all gradients *before* the optimizer clips them, averaged over
-    the epoch like any metric. Watching it is how exploding (spikes) and vanishing
-    (collapse towards 0) gradients show up in practice. Saved and reloaded through
-    `.keras` like any functional model.
-
-    Example:
-        >>> inputs = keras.Input((3,))
-        >>> model = GradNormModel(inputs, keras.layers.Dense(1)(inputs))
-        >>> model.compile("adam", "mse")
-        >>> history = model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)  # doctest: +SKIP
-        >>> "grad_norm" in history.history                                    # doctest: +SKIP
-        True
+    The subclass must call `_init_grad_norm()` in its `__init__`.
     """
 
-    # The signature must match `Functional.__init__` exactly: Keras then saves the
-    # functional graph in `get_config` and revives this class from it.
-    def __init__(self, inputs, outputs, name=None, **kwargs):
-        super().__init__(inputs, outputs, name=name, **kwargs)
+    def _init_grad_norm(self):
         self.grad_norm_tracker = keras.metrics.Mean(name="grad_norm")
 
     # The tracker is kept out of `self.metrics` so validation logs get no meaningless
@@ -63,6 +47,32 @@ class GradNormModel(keras.Model):
         logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         logs["grad_norm"] = self.grad_norm_tracker.result()
         return logs
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class GradNormModel(GradNormTrainStep, keras.Model):
+    """A functional `keras.Model` that adds `grad_norm` to the fit logs.
+
+    Callbacks cannot see gradients, so the norm is measured inside `train_step`: the
+    global L2 norm of all gradients *before* the optimizer clips them, averaged over
+    the epoch like any metric. Watching it is how exploding (spikes) and vanishing
+    (collapse towards 0) gradients show up in practice. Saved and reloaded through
+    `.keras` like any functional model.
+
+    Example:
+        >>> inputs = keras.Input((3,))
+        >>> model = GradNormModel(inputs, keras.layers.Dense(1)(inputs))
+        >>> model.compile("adam", "mse")
+        >>> history = model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)  # doctest: +SKIP
+        >>> "grad_norm" in history.history                                    # doctest: +SKIP
+        True
+    """
+
+    # The signature must match `Functional.__init__` exactly: Keras then saves the
+    # functional graph in `get_config` and revives this class from it.
+    def __init__(self, inputs, outputs, name=None, **kwargs):
+        super().__init__(inputs, outputs, name=name, **kwargs)
+        self._init_grad_norm()
 
 
 def tree_first(structure):

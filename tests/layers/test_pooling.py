@@ -102,3 +102,14 @@ def test_attention_pooling_layer_round_trip(tmp_path):
 def test_output_shapes():
     assert MaskedPooling().compute_output_shape((None, 7, 5)) == (None, 5)
     assert AttentionPooling(return_weights=True).compute_output_shape((None, 7, 5)) == ((None, 5), (None, 7))
+
+
+def test_last_valid_step_picks_each_rows_last_unmasked_vector():
+    from rnnapps.layers import LastValidStep
+
+    x = np.arange(24, dtype="float32").reshape(2, 4, 3)
+    mask = np.array([[True, True, False, False], [True, True, True, True]])
+    np.testing.assert_array_equal(LastValidStep()(x, mask=mask).numpy(), [x[0, 1], x[1, 3]])
+    np.testing.assert_array_equal(LastValidStep()(x).numpy(), x[:, 3])
+    empty = np.zeros((1, 4), bool)
+    np.testing.assert_array_equal(LastValidStep()(x[:1], mask=empty).numpy(), x[:1, 0])

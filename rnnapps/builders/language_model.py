@@ -1,0 +1,173 @@
+"""Recurrent language models: four functional models over one set of layers.
+
+`build_language_model` creates the embedding, the recurrent stack and the output layer
+once and wires them into models that share every weight:
+
+- `train`:   ids `[B, T]` -> next-token logits `[B, T, V]` (compiled; what `fit` trains).
+- `forward`: ids `[B, T]` + initial states -> logits `[B, T, V]` + final states (carries
+  state across windows: truncated BPTT and exact evaluation of long texts).
+- `prefill`: right-padded prompt ids `[B, T]` -> logits after each prompt's last token
+  `[B, V]` + the states there (ragged prompts in one batch: padding id 0 is masked, and
+  a masked step leaves the state unchanged).
+- `step`:    one token `[B, 1]` + states -> logits `[B, V]` + new states (the body of
+  the in-graph generation loop: O(1) work per new token).
+
+States are passed flat, layer by layer: `(h,)` per GRU/SimpleRNN layer, `(h, c)` per
+LSTM layer; `LanguageModels.state_sizes` lists their widths.
+"""
+
+import collections
+import dataclasses
+
+import keras
+
+from rnnapps.errors import ConfigError
+from rnnapps.layers import CELLS, CONNECTIONS, LastValidStep, RecurrentStack, TiedEmbedding
+from rnnapps.training import GradNormModel, make_optimizer
+
+LanguageModels = collections.namedtuple("LanguageModels", "train forward prefill step state_sizes")
+
+
+@dataclasses.dataclass
+class LanguageModelSpec:
+    """Architecture and optimizer settings of a language model (JSON-serializable).
+
+    Attributes:
+        embedding_dim: token embedding width.
+        cell, units, depth, dropout, recurrent_dropout, connection: the recurrent stack
+            (see `rnnapps.layers.RecurrentStack`; unidirectional, as a language model
+            must be). A connection ("residual"/"highway") needs depth >= 2.
+        tie_embeddings: share the embedding matrix with the output layer; needs
+            `units == embedding_dim`.
+        output_dropout: dropout on the top layer's outputs before the softmax layer.
+        optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
+            optimizer_options: see `rnnapps.training.make_optimizer`.
+
+    Example:
+        >>> LanguageModelSpec(cell="gru", units=64, embedding_dim=64, tie_embeddings=True).depth
+        2
+    """
+
+    embedding_dim: int = 128
+    cell: str = "lstm"
+    units: int = 256
+    depth: int = 2
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    connection: str = None
+    tie_embeddings: bool = False
+    output_dropout: float = 0.0
+    optimizer: str = "adam"
+    learning_rate: float = 2e-3
+    clipnorm: float = 1.0
+    global_clipnorm: float = None
+    clipvalue: float = None
+    optimizer_options: dict = None
+
+    def __post_init__(self):
+        for name, allowed in (("cell", CELLS), ("connection", CONNECTIONS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("embedding_dim", "units", "depth"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("dropout", "recurrent_dropout", "output_dropout"):
+            if not 0.0 <= float(getattr(self, name)) < 1.0:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.connection is not None and int(self.depth) < 2:
+            raise ConfigError(f"connection={self.connection!r} needs depth >= 2 (got depth={self.depth})")
+        if self.tie_embeddings and int(self.units) != int(self.embedding_dim):
+            raise ConfigError(
+                f"tie_embeddings needs units == embedding_dim (got units={self.units}, "
+                f"embedding_dim={self.embedding_dim}): the output layer reuses the embedding matrix"
+            )
+
+
+def language_model_loss():
+    """Mean next-token cross-entropy over real targets (padding id 0 is ignored)."""
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+
+
+def build_language_model(vocab_size, spec=None, compile=True):
+    """Builds the train / forward / prefill / step models of a recurrent LM.
+
+    Args:
+        vocab_size: number of ids (padding 0 and unknown 1 included).
+        spec: a `LanguageModelSpec` (default settings when None).
+        compile: compile `train` with the spec's optimizer and the masked loss. Call
+            this inside `strategy.scope()` to distribute: it creates the optimizer too.
+
+    Returns:
+        `LanguageModels(train, forward, prefill, step, state_sizes)`.
+
+    Example:
+        >>> models = build_language_model(50, LanguageModelSpec(cell="gru", units=8, embedding_dim=8, depth=1))
+        >>> models.step.output_shape[0], models.state_sizes
+        ((None, 50), [8])
+    """
+    spec = spec or LanguageModelSpec()
+    if int(vocab_size) < 3:
+        raise ConfigError(f"vocab_size must be >= 3 (padding, unknown and one token), got {vocab_size}")
+    vocab_size = int(vocab_size)
+    if spec.tie_embeddings:
+        embedding = TiedEmbedding(vocab_size, spec.embedding_dim, mask_zero=True, name="embedding")
+        project = lambda x: embedding(x, reverse=True)  # noqa: E731
+    else:
+        embedding = keras.layers.Embedding(vocab_size, spec.embedding_dim, mask_zero=True, name="embedding")
+        project = keras.layers.Dense(vocab_size, name="logits")
+    stack = RecurrentStack(
+        spec.cell,
+        spec.units,
+        depth=spec.depth,
+        dropout=spec.dropout,
+        recurrent_dropout=spec.recurrent_dropout,
+        connection=spec.connection,
+        name="lm",
+    )
+    output_dropout = keras.layers.Dropout(spec.output_dropout, name="output_dropout")
+    per_layer = stack.states_per_direction
+    state_sizes = [int(spec.units)] * (per_layer * int(spec.depth))
+
+    def state_inputs(prefix):
+        return [keras.Input((size,), name=f"{prefix}_{i}") for i, size in enumerate(state_sizes)]
+
+    def nest(flat):
+        return [flat[i : i + per_layer] for i in range(0, len(flat), per_layer)]
+
+    def run(ids, initial_states=None):
+        sequence, states = stack(embedding(ids), initial_states=initial_states, return_states=True)
+        return output_dropout(sequence), [state for layer in states for state in layer]
+
+    ids = keras.Input((None,), dtype="int32", name="token_ids")
+    sequence, _ = run(ids)
+    train = GradNormModel(ids, project(sequence), name="language_model")
+
+    forward_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    forward_states = state_inputs("state")
+    sequence, final_states = run(forward_ids, nest(forward_states))
+    forward = keras.Model([forward_ids] + forward_states, [project(sequence)] + final_states, name="lm_forward")
+
+    prompt = keras.Input((None,), dtype="int32", name="prompt_ids")
+    sequence, prompt_states = run(prompt)
+    last_logits = project(LastValidStep(name="last_step")(sequence))
+    prefill = keras.Model(prompt, [last_logits] + prompt_states, name="lm_prefill")
+
+    token = keras.Input((1,), dtype="int32", name="token_id")
+    step_states = state_inputs("state")
+    sequence, next_states = run(token, nest(step_states))
+    step_logits = project(LastValidStep(name="one_step")(sequence))
+    step = keras.Model([token] + step_states, [step_logits] + next_states, name="lm_step")
+
+    if compile:
+        train.compile(
+            optimizer=make_optimizer(
+                spec.optimizer,
+                spec.learning_rate,
+                clipnorm=spec.clipnorm,
+                global_clipnorm=spec.global_clipnorm,
+                clipvalue=spec.clipvalue,
+                options=spec.optimizer_options,
+            ),
+            loss=language_model_loss(),
+        )
+    return LanguageModels(train, forward, prefill, step, state_sizes)

@@ -1,0 +1,23 @@
+"""`TiedEmbedding`: embed with a matrix, score with its transpose."""
+
+import numpy as np
+
+from rnnapps.layers import TiedEmbedding
+from tests.helpers import run_layer_test, run_serialization_test
+
+
+def test_reverse_is_the_transposed_matrix_plus_bias(tmp_path):
+    layer = TiedEmbedding(7, 3, mask_zero=True)
+    ids = np.array([[2, 3, 0]])
+    vectors = run_layer_test(layer, ids, (1, 3, 3), tmp_path)
+    np.testing.assert_allclose(vectors[0, 0], layer.embeddings.numpy()[2])
+    layer.output_bias.assign(np.arange(7, dtype="float32"))
+    logits = layer(vectors, reverse=True).numpy()
+    expected = vectors.numpy() @ layer.embeddings.numpy().T + np.arange(7)
+    np.testing.assert_allclose(logits, expected, rtol=1e-6)
+    assert layer.compute_mask(ids).numpy().tolist() == [[True, True, False]]
+
+
+def test_config_round_trip():
+    revived = run_serialization_test(TiedEmbedding(5, 2, mask_zero=True))
+    assert revived.mask_zero and revived.input_dim == 5
