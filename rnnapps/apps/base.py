@@ -105,6 +105,9 @@ class App:
     def _set_state(self, state):
         pass
 
+    def _after_load(self):
+        """Called once a save is loaded (model, vocabulary and state in place)."""
+
     # -- shared machinery ----------------------------------------------------------
     @property
     def is_fitted(self):
@@ -174,6 +177,7 @@ class App:
                 f"{vocabulary_size}; the files come from different saves"
             )
         app._set_state(document.get("state", {}))
+        app._after_load()
         return app
 
     @classmethod
@@ -182,8 +186,12 @@ class App:
         return cls._from_saved(os.fspath(path), read_saved_config(path), strategy)
 
     def _fit_model(self, train, validation, epochs, verbose, callbacks, sources, checkpoint_dir=None,
-                   tensorboard_dir=None, backup_dir=None, early_stopping_patience=3):
-        """Runs `model.fit` with the default callbacks; reading failures become `DataError`."""
+                   tensorboard_dir=None, backup_dir=None, early_stopping_patience=3, model=None):
+        """Runs `model.fit` with the default callbacks; reading failures become `DataError`.
+
+        `model` is what to fit when it is not `self.model` itself (e.g. a training-time
+        wrapper around the app's layers); checkpoints still save the whole app.
+        """
         if int(epochs) < 1:
             raise ConfigError(f"epochs must be >= 1, got {epochs}")
         all_callbacks = default_callbacks(
@@ -204,7 +212,7 @@ class App:
             stack.enter_context(warnings.catch_warnings())
             warnings.filterwarnings("ignore", message=".*ran out of data.*")
             try:
-                history = self.model.fit(
+                history = (model or self.model).fit(
                     train,
                     validation_data=validation,
                     epochs=int(epochs),

@@ -16,7 +16,8 @@ from rnnapps.data import (
 )
 from rnnapps.data.pipeline import SORT_CHUNK_BATCHES
 from rnnapps.errors import ConfigError, DataError
-from rnnapps.export import classifier_serving_fn, export_serving, text_signature
+from rnnapps.export import export_serving, text_signature
+from rnnapps.export.classifier import classifier_serving_fn
 from rnnapps.text import TextVectorizer, build_vocabulary
 from rnnapps.text.embeddings import embedding_matrix, read_word_vectors
 from rnnapps.training.metrics import classification_report, multilabel_report

@@ -1,7 +1,8 @@
 """SavedModel exports for stock TF Serving: raw strings in, strings out.
 
-The serving functions here are also what the apps call for in-process prediction, so an
-export answers exactly like the Python object it came from.
+The serving functions (one module per app: `classifier`, `generation`, ...) are also
+what the apps call for in-process prediction, so an export answers exactly like the
+Python object it came from. This module writes the archives.
 """
 
 import json
@@ -14,42 +15,6 @@ from rnnapps.io_utils import publish_version
 
 EXTRA_DIR = "assets.extra"
 METADATA_FILE = "rnnapps.json"
-
-
-def classifier_serving_fn(vectorizer, model, label_names, task, threshold=0.5):
-    """Returns `serve(text: string[B]) -> {"label", "probabilities", "class_id"}`.
-
-    - multiclass/binary: `label` is the most probable class name; `probabilities` has one
-      column per class (binary: `[p(first), p(second)]`).
-    - multilabel: `label` joins every class with probability >= `threshold` with ",";
-      `class_id` is still the most probable class.
-
-    Example:
-        >>> serve = classifier_serving_fn(vectorizer, model, ["neg", "pos"], "binary")  # doctest: +SKIP
-        >>> serve(tf.constant(["great"]))["label"]                                     # doctest: +SKIP
-    """
-    names = tf.constant(list(label_names))
-
-    def serve(text):
-        ids = vectorizer.vectorize(text, ensure_nonempty=True).to_tensor(0)
-        # An empty request batch still needs one time step for the RNN graph.
-        ids = tf.pad(ids, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids)[1])]])
-        outputs = model(ids, training=False)
-        if task == "binary":
-            probabilities = tf.concat([1.0 - outputs, outputs], axis=-1)
-        else:
-            probabilities = outputs
-        class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-        if task == "multilabel":
-            chosen = tf.ragged.boolean_mask(
-                tf.broadcast_to(names, tf.shape(probabilities)), probabilities >= threshold
-            )
-            label = tf.strings.reduce_join(chosen, axis=-1, separator=",")
-        else:
-            label = tf.gather(names, class_id)
-        return {"label": label, "probabilities": probabilities, "class_id": class_id}
-
-    return serve
 
 
 def export_serving(endpoints, tracked, base_dir, name, metadata=None):

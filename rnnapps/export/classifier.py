@@ -1,0 +1,39 @@
+"""Serving function of the text classifier."""
+
+import tensorflow as tf
+
+
+def classifier_serving_fn(vectorizer, model, label_names, task, threshold=0.5):
+    """Returns `serve(text: string[B]) -> {"label", "probabilities", "class_id"}`.
+
+    - multiclass/binary: `label` is the most probable class name; `probabilities` has one
+      column per class (binary: `[p(first), p(second)]`).
+    - multilabel: `label` joins every class with probability >= `threshold` with ",";
+      `class_id` is still the most probable class.
+
+    Example:
+        >>> serve = classifier_serving_fn(vectorizer, model, ["neg", "pos"], "binary")  # doctest: +SKIP
+        >>> serve(tf.constant(["great"]))["label"]                                     # doctest: +SKIP
+    """
+    names = tf.constant(list(label_names))
+
+    def serve(text):
+        ids = vectorizer.vectorize(text, ensure_nonempty=True).to_tensor(0)
+        # An empty request batch still needs one time step for the RNN graph.
+        ids = tf.pad(ids, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids)[1])]])
+        outputs = model(ids, training=False)
+        if task == "binary":
+            probabilities = tf.concat([1.0 - outputs, outputs], axis=-1)
+        else:
+            probabilities = outputs
+        class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+        if task == "multilabel":
+            chosen = tf.ragged.boolean_mask(
+                tf.broadcast_to(names, tf.shape(probabilities)), probabilities >= threshold
+            )
+            label = tf.strings.reduce_join(chosen, axis=-1, separator=",")
+        else:
+            label = tf.gather(names, class_id)
+        return {"label": label, "probabilities": probabilities, "class_id": class_id}
+
+    return serve
