@@ -1,5 +1,16 @@
 """Functional-API model constructors. Each builds, creates its optimizer and compiles."""
 
 from rnnapps.builders.classifier import POOLINGS, TASKS, ClassifierSpec, build_classifier
+from rnnapps.builders.seq2seq import ATTENTIONS, Seq2SeqModels, Seq2SeqSpec, build_seq2seq, decoder_step_fn
 
-__all__ = ["POOLINGS", "TASKS", "ClassifierSpec", "build_classifier"]
+__all__ = [
+    "ATTENTIONS",
+    "POOLINGS",
+    "TASKS",
+    "ClassifierSpec",
+    "Seq2SeqModels",
+    "Seq2SeqSpec",
+    "build_classifier",
+    "build_seq2seq",
+    "decoder_step_fn",
+]

@@ -1,5 +1,7 @@
-"""Reusable layers: the recurrent stack, connections between stacked layers, pooling."""
+"""Reusable layers: the recurrent stack, connections between stacked layers, pooling, attention."""
 
+from rnnapps.layers.attention import SCORES, PaddingMask, SourceAttention
+from rnnapps.layers.attention_decoder import STYLES, AttentionDecoder
 from rnnapps.layers.highway import HighwayConnection
 from rnnapps.layers.pooling import AttentionPooling, LastValidStep, MaskedPooling
 from rnnapps.layers.recurrent_stack import CELLS, CONNECTIONS, MERGE_MODES, RecurrentStack, make_rnn
@@ -9,11 +11,16 @@ __all__ = [
     "CELLS",
     "CONNECTIONS",
     "MERGE_MODES",
+    "SCORES",
+    "STYLES",
+    "AttentionDecoder",
     "AttentionPooling",
     "HighwayConnection",
     "LastValidStep",
     "MaskedPooling",
+    "PaddingMask",
     "RecurrentStack",
+    "SourceAttention",
     "TiedEmbedding",
     "make_rnn",
 ]
