@@ -23,6 +23,8 @@ from rnnapps.errors import (  # noqa: F401  (light: no TensorFlow import)
 
 _LAZY = {
     "SentimentClassifier": "rnnapps.apps.sentiment",
+    "TextGenerator": "rnnapps.apps.generator",
+    "Translator": "rnnapps.apps.translator",
     "load": "rnnapps.apps.base",
 }
 

@@ -1,6 +1,7 @@
 """The apps: glue between data, builders, training and export. Each saves and exports whole."""
 
 from rnnapps.apps.base import App, load
+from rnnapps.apps.generator import PerplexityReport, TextGenerator
 from rnnapps.apps.sentiment import ClassifierPredictions, SentimentClassifier
 
-__all__ = ["App", "ClassifierPredictions", "SentimentClassifier", "load"]
+__all__ = ["App", "ClassifierPredictions", "PerplexityReport", "SentimentClassifier", "TextGenerator", "load"]

@@ -152,10 +152,19 @@ def build_language_model(vocab_size, spec=None, compile=True):
     last_logits = project(LastValidStep(name="last_step")(sequence))
     prefill = keras.Model(prompt, [last_logits] + prompt_states, name="lm_prefill")
 
+    # The step model calls the recurrent *cells* directly on `[B, E]`: the same weights
+    # and maths as the layers, without a per-token inner `while_loop` over a length-1
+    # sequence (which made every generated token several times slower).
     token = keras.Input((1,), dtype="int32", name="token_id")
     step_states = state_inputs("state")
-    sequence, next_states = run(token, nest(step_states))
-    step_logits = project(LastValidStep(name="one_step")(sequence))
+    x = LastValidStep(name="one_token")(embedding(token))
+    next_states = []
+    for rnn, connection, states in zip(stack.layers, stack.connections, nest(step_states)):
+        output, new_states = rnn.cell(x, states, training=False)
+        new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+        next_states.extend(new_states)
+        x = output if connection is None else connection([x, output])
+    step_logits = project(x)
     step = keras.Model([token] + step_states, [step_logits] + next_states, name="lm_step")
 
     if compile:

@@ -1,5 +1,5 @@
 """The app subcommands of the `rnnapps` CLI, one module each, in `--help` order."""
 
-from rnnapps.commands import classify
+from rnnapps.commands import classify, lm
 
-COMMANDS = [classify]
+COMMANDS = [classify, lm]

@@ -1,5 +1,19 @@
 """Data: sources of raw labelled texts, and the tf.data pipeline that vectorizes them."""
 
+from rnnapps.data.parallel import (
+    END_ID,
+    END_TOKEN,
+    START_ID,
+    START_TOKEN,
+    ParallelTexts,
+    TranslationDataStats,
+    build_translation_vectorizers,
+    from_aligned_files,
+    from_pairs_file,
+    parallel_texts,
+    split_pairs,
+    translation_batches,
+)
 from rnnapps.data.pipeline import (
     batch_by_length,
     encode_labels,
@@ -18,8 +32,42 @@ from rnnapps.data.sources import (
     from_tfds,
     labelled_texts,
 )
+from rnnapps.data.corpus import (
+    CorpusStats,
+    TextCorpus,
+    from_files,
+    from_text,
+    lm_windows,
+    scan_corpus,
+    split_corpus,
+    stateful_windows,
+    text_corpus,
+    token_ids,
+)
 
 __all__ = [
+    "END_ID",
+    "END_TOKEN",
+    "START_ID",
+    "START_TOKEN",
+    "ParallelTexts",
+    "TranslationDataStats",
+    "build_translation_vectorizers",
+    "from_aligned_files",
+    "from_pairs_file",
+    "parallel_texts",
+    "split_pairs",
+    "translation_batches",
+    "CorpusStats",
+    "TextCorpus",
+    "from_files",
+    "from_text",
+    "lm_windows",
+    "scan_corpus",
+    "split_corpus",
+    "stateful_windows",
+    "text_corpus",
+    "token_ids",
     "LabelledTexts",
     "batch_by_length",
     "encode_labels",

@@ -151,24 +151,57 @@ def batch_by_length(dataset, batch_size, sort_chunk=SORT_CHUNK_BATCHES, pad_to=N
         return dataset.padded_batch(batch_size, padded_shapes=([pad_to], target_shape))
     if not sort_chunk:
         return dataset.padded_batch(batch_size)
-    if sort_chunk < 1:
+    return batch_sorted_chunks(dataset, batch_size, sort_chunk)
+
+
+def batch_sorted_chunks(dataset, batch_size, sort_chunk=SORT_CHUNK_BATCHES, sort_by=(0,), trim=(0,)):
+    """Length-sorted batching of flat tuples of tensors (the engine of `batch_by_length`).
+
+    Every run of `sort_chunk * batch_size` elements is padded together, sorted by the
+    lengths (non-zero ids) of the components listed in `sort_by` (first key first, ties
+    broken by the next), cut into batches that come out in an order drawn from the
+    chunk's content, and each component listed in `trim` is cut back to its batch's own
+    longest row. Other components are carried along unchanged.
+
+    Args:
+        dataset: elements are tuples whose `sort_by`/`trim` components are int id
+            vectors `[None]` (0 = padding).
+        batch_size: rows per batch; the last batch of a chunk may be smaller.
+        sort_chunk: batches per sorted chunk (>= 1).
+        sort_by, trim: component indices, see above.
+
+    Example:
+        >>> pairs = tf.data.Dataset.from_tensor_slices(([[1, 0], [1, 1]], [[1, 1, 1], [1, 0, 0]]))
+        >>> [tuple(t.shape) for t in next(iter(batch_sorted_chunks(pairs, 2, 1, trim=(0, 1))))]
+        [(2, 2), (2, 3)]
+    """
+    if batch_size < 1:
+        raise DataError(f"batch_size must be >= 1, got {batch_size}")
+    if not sort_chunk or sort_chunk < 1:
         raise DataError(f"sort_chunk must be >= 1 or None, got {sort_chunk}")
+    sort_by, trim = tuple(sort_by), tuple(trim)
+    if not sort_by:
+        raise DataError("sort_by must name at least one component")
     return (
         dataset.padded_batch(batch_size * int(sort_chunk))
-        .map(lambda ids, targets: _sorted_batches(ids, targets, batch_size))
+        .map(lambda *chunk: _sorted_batches(chunk, batch_size, sort_by, trim))
         .unbatch()
-        .map(_trim_batch)
+        .map(lambda *batch: _trim_batch(batch, trim))
     )
 
 
-def _sorted_batches(ids, targets, batch_size):
-    """One padded chunk -> `[batches, batch_size, ...]` of length-sorted rows, in random batch order.
+def _sorted_batches(chunk, batch_size, sort_by, trim):
+    """One padded chunk -> each component as `[batches, batch_size, ...]`, rows length-sorted,
+    batches in random order, followed by the trimmed components' lengths and a real-row mask.
 
-    The last batch is filled up with empty rows (length 0), which `_trim_batch` drops.
+    The last batch is filled up with filler rows (mask False), which `_trim_batch` drops.
     """
-    lengths = tf.math.count_nonzero(ids, axis=1, dtype=tf.int32)
-    order = tf.argsort(lengths, stable=True)
-    rows = tf.shape(ids)[0]
+    lengths = {i: tf.math.count_nonzero(chunk[i], axis=1, dtype=tf.int32) for i in sort_by + trim}
+    rows = tf.shape(chunk[0])[0]
+    order = tf.range(rows)
+    # Least significant key first: each stable sort keeps the order of the previous one among ties.
+    for index in reversed(sort_by):
+        order = tf.gather(order, tf.argsort(tf.gather(lengths[index], order), stable=True))
     num_batches = (rows + batch_size - 1) // batch_size
     filler = num_batches * batch_size - rows
 
@@ -180,14 +213,20 @@ def _sorted_batches(ids, targets, batch_size):
 
     # A seed drawn from the chunk itself: reproducible for a seeded shuffle, new when the
     # shuffle is new, and no random-op state inside tf.data.
-    seed = tf.stack([tf.reduce_sum(lengths * tf.range(1, rows + 1)), rows])
+    seed = tf.stack([tf.reduce_sum(lengths[sort_by[0]] * tf.range(1, rows + 1)), rows])
     batch_order = tf.argsort(tf.random.stateless_uniform([num_batches], seed=seed))
-    return tuple(tf.gather(cut(tensor), batch_order) for tensor in (ids, targets, lengths))
+    trimmed_lengths = tf.stack([lengths[i] for i in trim], axis=1) if trim else tf.zeros([rows, 0], tf.int32)
+    real = tf.ones([rows], tf.bool)
+    return tuple(tf.gather(cut(tensor), batch_order) for tensor in chunk + (trimmed_lengths, real))
 
 
-def _trim_batch(ids, targets, lengths):
-    keep = lengths > 0
-    return tf.boolean_mask(ids, keep)[:, : tf.reduce_max(lengths)], tf.boolean_mask(targets, keep)
+def _trim_batch(batch, trim):
+    *components, trimmed_lengths, real = batch
+    components = [tf.boolean_mask(tensor, real) for tensor in components]
+    widths = tf.reduce_max(tf.boolean_mask(trimmed_lengths, real), axis=0)
+    for position, index in enumerate(trim):
+        components[index] = components[index][:, : widths[position]]
+    return tuple(components)
 
 
 def make_training_batches(

@@ -23,8 +23,28 @@ CSV_SUFFIXES = (".csv", ".tsv", ".tab")
 _TFDS_NAME = re.compile(r"^[a-z0-9_]+(/[A-Za-z0-9_.\-]+)?(:[0-9.*]+)?$")
 
 
+class ReadsSafely:
+    """Mixin for a data class with `dataset`, `description` and `trapped_errors` attributes.
+
+    Generators behind `tf.data.Dataset.from_generator` cannot raise our own errors
+    through TensorFlow: they append them to `trapped_errors` and TF raises an `OpError`
+    instead, which `reading()` turns back into the original `DataError`.
+    """
+
+    @contextlib.contextmanager
+    def reading(self):
+        """Context for iterating `dataset`: turns a failure while reading into a `DataError`."""
+        try:
+            yield
+        except tf.errors.OpError as error:
+            if self.trapped_errors:
+                raise self.trapped_errors[0] from None
+            first_line = (error.message or str(error)).strip().splitlines()[0]
+            raise DataError(f"could not read {self.description}: {first_line}") from None
+
+
 @dataclasses.dataclass
-class LabelledTexts:
+class LabelledTexts(ReadsSafely):
     """A stream of `(text, label)` examples and what is known about its labels.
 
     Attributes:
@@ -39,17 +59,6 @@ class LabelledTexts:
     label_names: list = None
     description: str = "data"
     trapped_errors: list = dataclasses.field(default_factory=list)
-
-    @contextlib.contextmanager
-    def reading(self):
-        """Context for iterating `dataset`: turns a failure while reading into a `DataError`."""
-        try:
-            yield
-        except tf.errors.OpError as error:
-            if self.trapped_errors:
-                raise self.trapped_errors[0] from None
-            first_line = (error.message or str(error)).strip().splitlines()[0]
-            raise DataError(f"could not read {self.description}: {first_line}") from None
 
 
 # -- Python lists -------------------------------------------------------------------
@@ -291,16 +300,22 @@ def _internet_reachable(host="storage.googleapis.com", port=443, timeout=3.0):
         return False
 
 
-def _unavailable(name, reason):
+LOCAL_LABELLED_COPY = "a folder-per-class tree (e.g. aclImdb/train) or a CSV/TSV file"
+
+
+def _unavailable(name, reason, local_copy=LOCAL_LABELLED_COPY):
     return DataUnavailableError(
         f"TFDS dataset {name!r} is not available here ({reason}). Remedies: connect to the internet "
         f"so TFDS can download it; or pass data_dir= (CLI: --tfds-data-dir) pointing at a directory where "
-        f"it is already prepared; or train from a local copy instead: a folder-per-class tree "
-        f"(e.g. aclImdb/train) or a CSV/TSV file."
+        f"it is already prepared; or train from a local copy instead: {local_copy}."
     )
 
 
-def _tfds_builder(name, data_dir, download):
+def _tfds_builder(name, data_dir, download, local_copy=LOCAL_LABELLED_COPY):
+    """The prepared TFDS builder of `name`, downloading it when allowed and possible.
+
+    `local_copy` names the offline alternative in the `DataUnavailableError` message.
+    """
     import tensorflow_datasets as tfds
 
     try:
@@ -308,17 +323,18 @@ def _tfds_builder(name, data_dir, download):
     except tfds.core.registered.DatasetNotFoundError:
         raise DataError(f"unknown TFDS dataset {name!r} (and no such local file or folder)") from None
     except Exception as error:  # TFDS wraps many failures; keep the message, drop its traceback.
-        raise _unavailable(name, f"{type(error).__name__}: {str(error).splitlines()[0]}") from None
+        raise _unavailable(name, f"{type(error).__name__}: {str(error).splitlines()[0]}", local_copy) from None
     if builder.is_prepared():
         return builder
     if not download:
-        raise _unavailable(name, "not prepared and download=False")
+        raise _unavailable(name, "not prepared and download=False", local_copy)
     if not _internet_reachable():
-        raise _unavailable(name, "no internet connection")
+        raise _unavailable(name, "no internet connection", local_copy)
     try:
         builder.download_and_prepare()
     except Exception as error:
-        raise _unavailable(name, f"download failed: {type(error).__name__}: {str(error).splitlines()[0]}") from None
+        reason = f"download failed: {type(error).__name__}: {str(error).splitlines()[0]}"
+        raise _unavailable(name, reason, local_copy) from None
     return builder
 
 

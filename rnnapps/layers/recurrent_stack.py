@@ -38,17 +38,23 @@ def make_rnn(cell, units, dropout=0.0, recurrent_dropout=0.0, name=None):
         name=name,
     )
     if cell == "lstm":
-        return keras.layers.LSTM(**common)
-    if cell == "gru":
-        return keras.layers.GRU(**common)
-    if cell == "irnn":
-        return keras.layers.SimpleRNN(
+        layer = keras.layers.LSTM(**common)
+    elif cell == "gru":
+        layer = keras.layers.GRU(**common)
+    elif cell == "irnn":
+        layer = keras.layers.SimpleRNN(
             activation="relu",
             recurrent_initializer=keras.initializers.Identity(gain=1.0),
             kernel_initializer=keras.initializers.RandomNormal(stddev=0.001),
             **common,
         )
-    return keras.layers.SimpleRNN(**common)
+    else:
+        layer = keras.layers.SimpleRNN(**common)
+    if name is not None:
+        # Keras names every cell "lstm_cell" etc.; a model that calls several cells
+        # directly (a language model's one-token step) needs unique operation names.
+        layer.cell.name = f"{name}_cell"
+    return layer
 
 
 class RecurrentStack:

@@ -4,6 +4,7 @@ Everything here runs on core TensorFlow string ops only, so the same code serves
 the training pipeline and exported SavedModels on stock TF Serving.
 """
 
+from rnnapps.text.detokenize import detokenize, detokenize_graph
 from rnnapps.text.tokenize import normalize, split_chars, split_words, tokenize
 from rnnapps.text.vectorizer import TextVectorizer
 from rnnapps.text.vocabulary import (
@@ -19,6 +20,8 @@ __all__ = [
     "PAD_TOKEN",
     "TextVectorizer",
     "build_vocabulary",
+    "detokenize",
+    "detokenize_graph",
     "load_vocabulary",
     "normalize",
     "save_vocabulary",

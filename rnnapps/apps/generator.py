@@ -1,0 +1,471 @@
+"""`TextGenerator`: char- and word-level recurrent language models with fast generation."""
+
+import dataclasses
+import math
+import random
+
+import numpy as np
+import tensorflow as tf
+
+from rnnapps.apps.base import App, register_app
+from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
+from rnnapps.data.corpus import lm_windows, scan_corpus, split_corpus, stateful_windows, text_corpus
+from rnnapps.decoding import check_sampling_options
+from rnnapps.errors import ConfigError, DataError
+from rnnapps.export import export_serving
+from rnnapps.export.generation import beam_generation_fn, generation_serving_fn, generation_signature
+from rnnapps.text import TextVectorizer
+from rnnapps.training.lm_callbacks import PerplexityLogger, SampleText, perplexity_figures
+from rnnapps.training.stateful import StatefulTrainer
+
+MAX_NEW_TOKENS = 100_000  # a Python call asking for more is refused; a serving request is clamped
+
+
+@dataclasses.dataclass
+class PerplexityReport:
+    """Perplexity and bits per character of a model over a whole text.
+
+    Attributes:
+        perplexity: exp(mean negative log-likelihood per token).
+        bits_per_char: total NLL in bits / characters of the text.
+        bits_per_token: mean NLL per token in bits.
+        num_tokens: tokens scored (every token after the first of each stream).
+        num_chars: characters in the text.
+    """
+
+    perplexity: float
+    bits_per_char: float
+    bits_per_token: float
+    num_tokens: int
+    num_chars: int
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def __str__(self):
+        return (
+            f"perplexity {self.perplexity:.3f}, {self.bits_per_char:.4f} bits/char, "
+            f"{self.bits_per_token:.4f} bits/token over {self.num_tokens:,} tokens ({self.num_chars:,} chars)"
+        )
+
+
+@register_app
+class TextGenerator(App):
+    """A recurrent language model that trains on any corpus and generates text fast.
+
+    Args:
+        level: "char" (user-perceived characters; CJK and emoji safe) or "word".
+        cell, units, depth, embedding_dim, dropout, recurrent_dropout, connection,
+            tie_embeddings, output_dropout: the model (see `LanguageModelSpec`).
+        sequence_length: tokens per training window (how far back BPTT reaches).
+        max_vocab: keep only the most frequent tokens (default: all for char level,
+            20 000 for word level); the rest become `<unk>`.
+        min_count: tokens seen fewer times become `<unk>`.
+        lowercase: lowercase the text first (default False: case is part of style).
+        punctuation: word level: "split" (punctuation marks are tokens) or "keep".
+        optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
+            optimizer_options: training settings (Adam with clipnorm 1.0 by default).
+        strategy: optional `tf.distribute.Strategy`.
+
+    Example:
+        >>> gen = TextGenerator(level="char", units=128)                 # doctest: +SKIP
+        >>> gen.fit("shakespeare.txt", epochs=5)                         # doctest: +SKIP
+        >>> gen.generate("ROMEO:", max_length=300, temperature=0.8)      # doctest: +SKIP
+    """
+
+    kind = "language_model"
+
+    def __init__(
+        self,
+        level="char",
+        cell="lstm",
+        units=256,
+        depth=2,
+        embedding_dim=128,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        connection=None,
+        tie_embeddings=False,
+        output_dropout=0.0,
+        sequence_length=100,
+        max_vocab=None,
+        min_count=1,
+        lowercase=False,
+        punctuation="split",
+        optimizer="adam",
+        learning_rate=2e-3,
+        clipnorm=1.0,
+        global_clipnorm=None,
+        clipvalue=None,
+        optimizer_options=None,
+        strategy=None,
+    ):
+        super().__init__(strategy=strategy)
+        if level not in ("char", "word"):
+            raise ConfigError(f"level must be 'char' or 'word', got {level!r}")
+        if int(sequence_length) < 1:
+            raise ConfigError(f"sequence_length must be >= 1, got {sequence_length}")
+        if punctuation not in ("split", "keep"):
+            raise ConfigError(f"punctuation must be 'split' or 'keep' for a language model, got {punctuation!r}")
+        self.spec = LanguageModelSpec(
+            embedding_dim=embedding_dim, cell=cell, units=units, depth=depth, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, connection=connection, tie_embeddings=tie_embeddings,
+            output_dropout=output_dropout, optimizer=optimizer, learning_rate=learning_rate,
+            clipnorm=clipnorm, global_clipnorm=global_clipnorm, clipvalue=clipvalue,
+            optimizer_options=optimizer_options,
+        )
+        self.level = level
+        self.sequence_length = int(sequence_length)
+        self.max_vocab = max_vocab if max_vocab is not None else (20_000 if level == "word" else None)
+        self.min_count = int(min_count)
+        self.lowercase = bool(lowercase)
+        self.punctuation = punctuation
+        self.models = None
+        self.chars_per_token = 1.0
+        self._generate_fn = None
+
+    @classmethod
+    def from_vocabulary(cls, vocabulary, **options):
+        """An untrained generator over a given token list (for tests, benchmarks, warm starts).
+
+        Example:
+            >>> gen = TextGenerator.from_vocabulary(list("abc \n"), units=16, depth=1)  # doctest: +SKIP
+            >>> len(gen.generate("ab", max_length=5, seed=0))                           # doctest: +SKIP
+            7
+        """
+        generator = cls(**options)
+        generator.vectorizer = generator._make_vectorizer(list(vocabulary))
+        generator._build_models()
+        return generator
+
+    # -- configuration ---------------------------------------------------------------
+    def get_config(self):
+        config = {
+            "level": self.level,
+            "sequence_length": self.sequence_length,
+            "max_vocab": self.max_vocab,
+            "min_count": self.min_count,
+            "lowercase": self.lowercase,
+            "punctuation": self.punctuation,
+        }
+        config.update(dataclasses.asdict(self.spec))
+        return config
+
+    def _make_vectorizer(self, vocabulary=None):
+        return TextVectorizer(
+            vocabulary=vocabulary, level=self.level, lowercase=self.lowercase, punctuation=self.punctuation
+        )
+
+    def _get_state(self):
+        return {"chars_per_token": self.chars_per_token}
+
+    def _set_state(self, state):
+        self.chars_per_token = float(state.get("chars_per_token", 1.0))
+
+    def _after_load(self):
+        # The save holds the train model; the forward/prefill/step models are rebuilt
+        # around fresh layers and given its weights (same builder, same weight order).
+        loaded = self.model
+        self._build_models()
+        self.models.train.set_weights(loaded.get_weights())
+
+    def _build_models(self):
+        with self._scope():
+            self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
+        self.model = self.models.train
+        self._generate_fn = None
+
+    # -- training --------------------------------------------------------------------
+    def fit(
+        self,
+        data,
+        *,
+        validation_data=None,
+        validation_split=0.05,
+        epochs=10,
+        batch_size=64,
+        stateful=False,
+        early_stopping_patience=3,
+        sample_every=None,
+        sample_prompts=None,
+        sample_temperatures=(0.5, 1.0),
+        sample_length=200,
+        checkpoint_dir=None,
+        tensorboard_dir=None,
+        backup_dir=None,
+        callbacks=None,
+        shuffle_buffer=10_000,
+        seed=None,
+        verbose="auto",
+        **source_options,
+    ):
+        """Trains on a corpus; calling it again continues training.
+
+        Args:
+            data: a text file, a glob ("books/*.txt"), a list of files, a TFDS name such
+                as "tiny_shakespeare", a Python string or list of strings (documents),
+                or a `tf.data.Dataset` of strings. Streamed: never loaded whole.
+            validation_data: held-out text in any of the same forms; otherwise
+                `validation_split` of the lines is held out (by a hash of the line).
+            epochs, batch_size: as in Keras (batch_size counts windows).
+            stateful: truncated BPTT: row b of every batch continues row b of the
+                previous one and the RNN state is carried over (reset at every
+                epoch and document start). Otherwise windows are shuffled.
+            early_stopping_patience: epochs without validation improvement before
+                stopping (None: off); the best weights are restored.
+            sample_every: print samples every N epochs, continuing `sample_prompts`
+                (default: an empty prompt) at `sample_temperatures`.
+            checkpoint_dir, tensorboard_dir, backup_dir, callbacks: see `SentimentClassifier.fit`.
+            seed: shuffling seed.
+            **source_options: text_key, tfds_data_dir, download (TFDS); encoding (files).
+
+        Returns:
+            self, with the Keras `History` in `self.history` (loss, perplexity,
+            bits_per_char, grad_norm and their validation twins).
+        """
+        if int(batch_size) < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if stateful and self.strategy is not None and self.strategy.num_replicas_in_sync > 1:
+            raise ConfigError("stateful training carries per-row state and cannot be split across replicas: use stateful=False")
+        verbose_flag = verbose not in (0, False)
+        corpus = self._corpus(data, "train", source_options)
+        validation_corpus = None
+        if validation_data is not None:
+            validation_corpus = self._corpus(validation_data, "validation", source_options)
+        elif validation_split:
+            corpus, validation_corpus = split_corpus(corpus, float(validation_split))
+        if self.vectorizer is None:
+            self.vectorizer = self._make_vectorizer()
+            stats = scan_corpus(corpus, self.vectorizer, max_tokens=self.max_vocab, min_count=self.min_count)
+            self.vectorizer.set_vocabulary(stats.vocabulary)
+            self.chars_per_token = stats.num_chars / max(1, stats.num_tokens)
+            self._build_models()
+        else:
+            stats = scan_corpus(corpus, self.vectorizer)
+        self._say(
+            verbose_flag,
+            f"corpus: {stats.num_documents} document(s), {stats.num_tokens:,} {self.level} tokens, "
+            f"{stats.num_chars:,} characters; vocabulary {self.vectorizer.vocabulary_size:,} ids",
+        )
+        batch_size = int(batch_size)
+        validation = None
+        if validation_corpus is not None:
+            validation_stats = scan_corpus(validation_corpus, self.vectorizer, allow_empty=True)
+            if validation_stats.num_tokens <= 1:
+                self._say(verbose_flag, "validation text is empty: training without validation data")
+            elif stateful:
+                validation = stateful_windows(validation_corpus, self.vectorizer, self.sequence_length, batch_size, validation_stats)
+            else:
+                validation = lm_windows(validation_corpus, self.vectorizer, self.sequence_length, batch_size, shuffle=False)
+        model = self.models.train
+        if stateful:
+            train = stateful_windows(corpus, self.vectorizer, self.sequence_length, batch_size, stats)
+            with self._scope():
+                model = StatefulTrainer(self.models.forward, batch_size, self.models.state_sizes)
+                model.compile(optimizer=self.models.train.optimizer, loss=self.models.train.loss)
+        else:
+            train = lm_windows(
+                corpus, self.vectorizer, self.sequence_length, batch_size,
+                shuffle=True, shuffle_buffer=shuffle_buffer, seed=seed,
+            )
+        extra = [PerplexityLogger(self.chars_per_token)]
+        if sample_every:
+            extra.append(
+                SampleText(
+                    lambda prompts, **knobs: self.generate(prompts, **knobs),
+                    sample_prompts or [""], every=sample_every, temperatures=sample_temperatures,
+                    max_length=sample_length, tensorboard_dir=tensorboard_dir,
+                )
+            )
+        self._generate_fn = None
+        self._fit_model(
+            train, validation, epochs, verbose, extra + list(callbacks or []), [corpus],
+            checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
+            early_stopping_patience=early_stopping_patience, model=model,
+        )
+        return self
+
+    def _corpus(self, data, split, options):
+        options = dict(options)
+        if "tfds_data_dir" in options:
+            options["data_dir"] = options.pop("tfds_data_dir")
+        if isinstance(data, str) and split != "train":
+            options.setdefault("split", "test" if split == "test" else "validation")
+        try:
+            return text_corpus(data, **options)
+        except TypeError as error:
+            raise ConfigError(f"unknown corpus option: {error}") from None
+
+    # -- evaluation ------------------------------------------------------------------
+    def evaluate(self, data, batch_size=32, **source_options):
+        """Perplexity and bits per character over the whole text.
+
+        The text is cut into `batch_size` contiguous streams read window by window with
+        the state carried across windows, so every token is scored with its full
+        left context (except the first token of each stream, which has none).
+
+        Example:
+            >>> print(gen.evaluate("test.txt"))  # doctest: +SKIP
+            perplexity 4.812, 2.2667 bits/char, ...
+        """
+        self._require_fitted("evaluate")
+        corpus = self._corpus(data, "test", source_options)
+        stats = scan_corpus(corpus, self.vectorizer, allow_empty=True)
+        if stats.num_tokens < 2:
+            raise DataError(f"the evaluation text {corpus.description} has fewer than 2 tokens: nothing to score")
+        batch_size = max(1, min(int(batch_size), stats.num_tokens // 2))
+        windows = stateful_windows(corpus, self.vectorizer, self.sequence_length, batch_size, stats)
+        scorer = StatefulTrainer(self.models.forward, batch_size, self.models.state_sizes)
+        score = tf.function(lambda inputs, targets: _window_nll(scorer, inputs, targets), reduce_retracing=True)
+        total, count = 0.0, 0
+        with corpus.reading():
+            for inputs, targets in windows:
+                nll, tokens = score(inputs, targets)
+                total += float(nll)
+                count += int(tokens)
+        mean = total / max(1, count)
+        perplexity, _ = perplexity_figures(mean)
+        return PerplexityReport(
+            perplexity=perplexity,
+            bits_per_char=total / math.log(2.0) / max(1, stats.num_chars) if self.level == "word" else mean / math.log(2.0),
+            bits_per_token=mean / math.log(2.0),
+            num_tokens=count,
+            num_chars=stats.num_chars,
+        )
+
+    # -- generation ------------------------------------------------------------------
+    def _generation_graph(self):
+        if self._generate_fn is None:
+            serve = generation_serving_fn(self.vectorizer, self.models, self.level, max_new_tokens=MAX_NEW_TOKENS)
+            self._generate_fn = tf.function(serve, input_signature=generation_signature(with_stop=True), reduce_retracing=True)
+        return self._generate_fn
+
+    def generate(
+        self, prompts="", max_length=200, temperature=1.0, top_k=0, top_p=1.0, seed=None,
+        num_samples=1, beam_width=None, stop=None, return_details=False,
+    ):
+        """Continues prompts, fast: one in-graph loop carries the RNN state (O(N) per text).
+
+        Args:
+            prompts: a string or a list of strings (batched together; ragged is fine).
+                An empty prompt starts from a line break (char level) or the most
+                frequent token (word level), which is not part of the output.
+            max_length: new tokens per text (0 gives the prompt back).
+            temperature: 0 = greedy; below 1 is more conservative, above 1 more varied.
+            top_k: sample among the k most likely tokens (0 = off; > vocabulary = all).
+            top_p: nucleus sampling: the smallest set of tokens with this much
+                probability mass (1 = off).
+            seed: an int: the same seed gives the same text (stateless RNG); None
+                draws a fresh seed.
+            num_samples: texts per prompt (returned prompt by prompt).
+            beam_width: use beam search with this width instead of sampling (the
+                most likely continuation; temperature/top_k/top_p are ignored).
+            stop: a string or list of strings: each text ends before the first one
+                generated (single-token stops end the loop early).
+            return_details: return a dict with "text" (full texts), "generated" (new
+                text only) and "token_ids" instead of the list of full texts.
+
+        Returns:
+            the full texts (prompt + continuation): a list, or a string for a string prompt.
+
+        Example:
+            >>> gen.generate(["ROMEO:", "JULIET:"], max_length=100, temperature=0.7, seed=1)  # doctest: +SKIP
+        """
+        self._require_fitted("generate")
+        single = isinstance(prompts, (str, bytes))
+        prompts = [prompts] if single else list(prompts)
+        prompts = [p.decode("utf-8", errors="replace") if isinstance(p, bytes) else str(p) for p in prompts]
+        if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) or not 0 <= max_length <= MAX_NEW_TOKENS:
+            raise ConfigError(f"max_length must be an integer in [0, {MAX_NEW_TOKENS}], got {max_length!r}")
+        check_sampling_options(max_length, temperature, top_k, top_p, self.vectorizer.vocabulary_size, MAX_NEW_TOKENS)
+        if int(num_samples) < 1:
+            raise ConfigError(f"num_samples must be >= 1, got {num_samples}")
+        stops = [stop] if isinstance(stop, str) else list(stop or [])
+        if any(not s for s in stops):
+            raise ConfigError("stop strings must not be empty")
+        batch = [p for p in prompts for _ in range(int(num_samples))]
+        if seed is None:
+            seed = random.randrange(2**31)
+        if not batch:
+            return [] if not return_details else {"text": [], "generated": [], "token_ids": []}
+        if beam_width is not None:
+            outputs = self._beam_generate(batch, int(max_length), int(beam_width), stops)
+        else:
+            outputs = self._generation_graph()(
+                prompt=tf.constant(batch, tf.string),
+                max_length=tf.constant(int(max_length), tf.int32),
+                temperature=tf.constant(float(temperature), tf.float32),
+                top_k=tf.constant(int(top_k), tf.int32),
+                top_p=tf.constant(float(top_p), tf.float32),
+                seed=tf.constant(int(seed), tf.int64),
+                stop=tf.constant(stops, tf.string, shape=[len(stops)]),
+            )
+        texts = [t.decode("utf-8") for t in outputs["text"].numpy()]
+        if return_details:
+            return {
+                "text": texts,
+                "generated": [t.decode("utf-8") for t in outputs["generated"].numpy()],
+                "token_ids": [row[row > 0].tolist() for row in outputs["token_ids"].numpy()],
+            }
+        return texts[0] if single and int(num_samples) == 1 else texts
+
+    def _beam_generate(self, prompts, max_length, beam_width, stops):
+        if beam_width < 1:
+            raise ConfigError(f"beam_width must be >= 1, got {beam_width}")
+        fn = beam_generation_fn(self.vectorizer, self.models, self.level, beam_width)
+        return fn(tf.constant(prompts, tf.string), tf.constant(max_length, tf.int32), tf.constant(stops, tf.string, shape=[len(stops)]))
+
+    # -- export ----------------------------------------------------------------------
+    def export(self, base_dir="saved_models", name=None):
+        """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
+
+        Endpoints (only core TF ops; the generation loop runs inside the graph):
+        - `serving_default(prompt: string[None])` -> `text`, `generated`: string[None],
+          `token_ids`: int32[None, None] (200 new tokens, temperature 1, fresh seed 0).
+        - `generate(prompt, max_length: int32, temperature: float32, top_k: int32,
+          top_p: float32, seed: int64)` -> the same outputs, with per-request knobs.
+
+        Example:
+            >>> gen.export("saved_models", "shakespeare")  # doctest: +SKIP
+        """
+        self._require_fitted("export")
+        serve = generation_serving_fn(self.vectorizer, self.models, self.level, max_new_tokens=MAX_NEW_TOKENS)
+
+        def generate(prompt, max_length, temperature, top_k, top_p, seed):
+            return serve(prompt, max_length, temperature, top_k, top_p, seed, tf.zeros([0], tf.string))
+
+        def serving_default(prompt):
+            return generate(
+                prompt, tf.constant(200, tf.int32), tf.constant(1.0), tf.constant(0, tf.int32),
+                tf.constant(1.0), tf.constant(0, tf.int64),
+            )
+
+        metadata = {
+            "app": type(self).__name__,
+            "level": self.level,
+            "config": self.get_config(),
+            "signatures": {
+                "serving_default": {"inputs": {"prompt": "string[None]"}},
+                "generate": {"inputs": {"prompt": "string[None]", "max_length": "int32[]", "temperature": "float32[]", "top_k": "int32[]", "top_p": "float32[]", "seed": "int64[]"}},
+                "outputs": {"text": "string[None]", "generated": "string[None]", "token_ids": "int32[None, None]"},
+            },
+        }
+        return export_serving(
+            [
+                ("serving_default", serving_default, [tf.TensorSpec([None], tf.string, name="prompt")]),
+                ("generate", generate, generation_signature(with_stop=False)),
+            ],
+            [self.models.train, self.models.prefill, self.models.step, self.vectorizer],
+            base_dir,
+            name or self.kind,
+            metadata=metadata,
+        )
+
+
+def _window_nll(scorer, inputs, targets):
+    """Summed NLL (nats) of the real targets of one batch of windows, and their count."""
+    logits = scorer(inputs, training=False)
+    real = tf.cast(targets > 0, tf.float32)
+    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+    return tf.reduce_sum(losses * real), tf.reduce_sum(tf.cast(targets > 0, tf.int64))
+
