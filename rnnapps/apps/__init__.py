@@ -3,5 +3,9 @@
 from rnnapps.apps.base import App, load
 from rnnapps.apps.generator import PerplexityReport, TextGenerator
 from rnnapps.apps.sentiment import ClassifierPredictions, SentimentClassifier
+from rnnapps.apps.translator import Translation, TranslationReport, Translator
 
-__all__ = ["App", "ClassifierPredictions", "PerplexityReport", "SentimentClassifier", "TextGenerator", "load"]
+__all__ = [
+    "App", "ClassifierPredictions", "PerplexityReport", "SentimentClassifier", "TextGenerator", "Translation",
+    "TranslationReport", "Translator", "load",
+]

@@ -108,6 +108,21 @@ class App:
     def _after_load(self):
         """Called once a save is loaded (model, vocabulary and state in place)."""
 
+    def _save_extra(self, directory):
+        """Writes files beyond config, vocabulary and model into a save (e.g. a second vocabulary)."""
+
+    def _load_extra(self, path):
+        """Reads what `_save_extra` wrote; called after the vocabulary, before the model."""
+
+    def _check_vocabulary(self, path):
+        """Raises `ModelFileError` when the loaded model and vocabulary do not belong together."""
+        vocabulary_size = self.model.get_layer("embedding").input_dim
+        if vocabulary_size != self.vectorizer.vocabulary_size:
+            raise ModelFileError(
+                f"{path}: the vocabulary has {self.vectorizer.vocabulary_size} ids but the model expects "
+                f"{vocabulary_size}; the files come from different saves"
+            )
+
     # -- shared machinery ----------------------------------------------------------
     @property
     def is_fitted(self):
@@ -148,6 +163,7 @@ class App:
             with open(os.path.join(directory, CONFIG_FILE), "w", encoding="utf-8") as handle:
                 json.dump(document, handle, ensure_ascii=False, indent=2)
             save_vocabulary(self.vectorizer.get_vocabulary(), os.path.join(directory, VOCABULARY_FILE))
+            self._save_extra(directory)
             self.model.save(os.path.join(directory, MODEL_FILE))
 
         return replace_directory(write, path, CONFIG_FILE)
@@ -161,6 +177,7 @@ class App:
         except (TypeError, ConfigError) as error:
             raise ModelFileError(f"{path}/{CONFIG_FILE} has invalid options: {error}") from None
         app.vectorizer = app._make_vectorizer(load_vocabulary(os.path.join(path, VOCABULARY_FILE)))
+        app._load_extra(path)
         model_path = os.path.join(path, MODEL_FILE)
         if not os.path.isfile(model_path):
             raise ModelFileError(f"{path} is incomplete: {MODEL_FILE} is missing")
@@ -170,12 +187,7 @@ class App:
                 app.model = keras.saving.load_model(model_path)
             except Exception as error:  # zip, HDF5 and deserialization errors all mean: damaged file
                 raise ModelFileError(f"{model_path} is corrupted or incompatible: {type(error).__name__}: {error}") from None
-        vocabulary_size = app.model.get_layer("embedding").input_dim
-        if vocabulary_size != app.vectorizer.vocabulary_size:
-            raise ModelFileError(
-                f"{path}: the vocabulary has {app.vectorizer.vocabulary_size} ids but the model expects "
-                f"{vocabulary_size}; the files come from different saves"
-            )
+        app._check_vocabulary(path)
         app._set_state(document.get("state", {}))
         app._after_load()
         return app

@@ -177,7 +177,7 @@ class AttentionDecoder(keras.layers.Layer):
 
         def body(carry, step_inputs):
             old_states = carry[0]
-            x, valid = step_inputs
+            x, valid = step_inputs[:, :-1], step_inputs[:, -1] > 0.5
             output, new_states, weights = self.step(x, old_states, keys, memory, source_mask, training)
             # Padding steps leave every state as it was (like a masked Keras RNN step).
             keep = ops.expand_dims(valid, -1)
@@ -190,7 +190,10 @@ class AttentionDecoder(keras.layers.Layer):
             ops.zeros((batch, self.units), dtype=self.compute_dtype),
             ops.zeros((batch, ops.shape(memory)[1]), dtype=self.compute_dtype),
         )
-        sequence = (ops.transpose(inputs, (1, 0, 2)), ops.transpose(ops.cast(inputs_mask, "bool"), (1, 0)))
+        # One scanned sequence, the validity flag riding as a last feature column: Keras'
+        # TF `ops.scan` fails on several sequences whose length is unknown at trace time.
+        valid_column = ops.expand_dims(ops.cast(inputs_mask, inputs.dtype), -1)
+        sequence = ops.transpose(ops.concatenate([inputs, valid_column], axis=-1), (1, 0, 2))
         (final_states, _, _), (_, outputs, weights) = ops.scan(body, init, sequence)
         for cell in self.cells:
             cell.reset_dropout_mask()

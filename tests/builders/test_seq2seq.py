@@ -195,3 +195,15 @@ def test_spec_dict_round_trip_and_builder_argument_errors():
         build_seq2seq(10, 1, spec)
     with pytest.raises(ConfigError, match="use only one of"):
         build_seq2seq(10, 10, spec, clipnorm=2.0, global_clipnorm=1.0)
+
+
+@pytest.mark.parametrize("options", [{"attention": "bahdanau"}, {"input_feeding": True}])
+def test_step_loop_decoders_accept_unknown_sequence_lengths(options):
+    # tf.data batches padded per batch have no static time dimension; the scanned
+    # decoder loop used to fail at trace time on them.
+    models = build_seq2seq(12, 12, Seq2SeqSpec(cell="gru", units=8, **options))
+    run = tf.function(
+        lambda source, decoder: models.train([source, decoder]),
+        input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2,
+    )
+    assert tuple(run(tf.constant([[3, 4, 0]]), tf.constant([[2, 5, 6, 7]])).shape) == (1, 4, 12)

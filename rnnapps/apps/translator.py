@@ -1,0 +1,733 @@
+"""`Translator`: attention encoder-decoder translation from raw strings, with BLEU and heatmaps."""
+
+import dataclasses
+import math
+import numbers
+import os
+import tempfile
+import uuid
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnapps.apps.base import App, register_app
+from rnnapps.builders.seq2seq import MaskedTokenAccuracy, Seq2SeqSpec, build_seq2seq
+from rnnapps.data.parallel import (
+    MARKERS,
+    build_translation_vectorizers,
+    parallel_texts,
+    split_pairs,
+    translation_batches,
+)
+from rnnapps.errors import ConfigError, DataError, ModelFileError
+from rnnapps.export import export_serving, text_signature
+from rnnapps.export.translation import (
+    MAX_TRANSLATION_LENGTH,
+    public_outputs,
+    translation_fn,
+    translation_signature,
+)
+from rnnapps.text import TextVectorizer, load_vocabulary, save_vocabulary
+from rnnapps.training import make_optimizer
+from rnnapps.training.bleu import BleuCallback, corpus_bleu
+
+TARGET_VOCABULARY_FILE = "target_vocabulary.json"
+DEFAULT_MAX_LENGTH = {"word": 50, "char": 200}
+LEVELS = ("word", "char")
+SOURCE_OPTIONS = (
+    "source_column", "target_column", "delimiter", "encoding", "source_key", "target_key",
+    "data_dir", "download", "split",
+)
+
+
+@dataclasses.dataclass
+class Translation:
+    """One source sentence's translation, with what the model did to get it.
+
+    Attributes:
+        source: the source text.
+        translation: the best translation.
+        translations: the `num_results` best translations, best first.
+        scores: their scores (log-probability, length-normalised when asked).
+        attention: `[T_out, T_src]` attention weights of the best translation: row i is
+            how output token i spread its attention over the source tokens.
+        output_tokens: the best translation's tokens (rows of `attention`).
+        source_tokens: the source tokens the model saw (columns of `attention`).
+    """
+
+    source: str
+    translation: str
+    translations: list
+    scores: list
+    attention: np.ndarray
+    output_tokens: list
+    source_tokens: list
+
+    @property
+    def score(self):
+        return self.scores[0]
+
+
+@dataclasses.dataclass
+class TranslationReport:
+    """Scores of a translator on held-out pairs.
+
+    Attributes:
+        bleu: corpus BLEU-4 (0-100, sacreBLEU-style on detokenized lowercase text).
+        exact_match: share of translations equal to their reference (same lowercase tokens).
+        num_pairs: pairs scored.
+        precisions: the 1- to 4-gram precisions (0-100).
+        brevity_penalty: BLEU's brevity penalty.
+        beam_width: the decoding used.
+        examples: a few `(source, reference, translation)` triples.
+    """
+
+    bleu: float
+    exact_match: float
+    num_pairs: int
+    precisions: list
+    brevity_penalty: float
+    beam_width: int = 1
+    examples: list = dataclasses.field(default_factory=list)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def __str__(self):
+        precisions = "/".join(f"{p:.1f}" for p in self.precisions)
+        lines = [
+            f"BLEU {self.bleu:.2f} ({precisions}, brevity penalty {self.brevity_penalty:.3f}), "
+            f"exact match {self.exact_match:.1%} over {self.num_pairs} pairs (beam width {self.beam_width})"
+        ]
+        for source, reference, translation in self.examples:
+            lines.append(f"  {source}\n    reference:   {reference}\n    translation: {translation}")
+        return "\n".join(lines)
+
+
+def _as_text_list(texts, what="sources"):
+    if isinstance(texts, (str, bytes)):
+        return [texts]
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise DataError(f"{what} must be a string or a list of strings, got {type(texts).__name__}") from None
+    for index, text in enumerate(texts):
+        if not isinstance(text, (str, bytes, np.str_, np.bytes_)):
+            raise DataError(f"{what[:-1]} {index} must be str or bytes, got {type(text).__name__}")
+    return [t if isinstance(t, bytes) else str(t).encode("utf-8", errors="replace") for t in texts]
+
+
+def _decode(value):
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+@register_app
+class Translator(App):
+    """Attention encoder-decoder (seq2seq) translation: raw source strings to target strings.
+
+    Args:
+        attention: "luong" (attend with the new decoder state), "bahdanau" (attend with
+            the previous one, context fed into the cell) or "none" (plain seq2seq).
+        score: "dot", "general", "concat"/"additive" (default: general for Luong,
+            additive for Bahdanau).
+        input_feeding: Luong input feeding (slower to train: a step loop in the graph).
+        cell, units, encoder_units, depth, bidirectional, dropout, attention_units,
+            source_embedding_dim, target_embedding_dim: the model (see `Seq2SeqSpec`).
+        source_level, target_level: "word" or "char" tokens per side.
+        lowercase, punctuation: text normalisation of both sides.
+        source_max_tokens, target_max_tokens: vocabulary caps; min_count: rarer tokens
+            become `<unk>`.
+        replace_unknown: replace an output `<unk>` by the source token it attends to
+            most (copies names and numbers the target vocabulary lacks).
+        source_max_length, target_max_length: tokens kept per sentence (default 50
+            words / 200 chars); longer sources are truncated.
+        optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
+            optimizer_options: training settings (Adam, clipnorm 1.0 by default).
+        strategy: a `tf.distribute.Strategy` to build and train under.
+
+    Example:
+        >>> tr = Translator(attention="luong", units=256)                  # doctest: +SKIP
+        >>> tr.fit("spa-eng/spa.txt", epochs=10)                           # doctest: +SKIP
+        >>> tr.translate(["I am cold."], beam_width=4)                     # doctest: +SKIP
+        ['tengo frío.']
+    """
+
+    kind = "translator"
+
+    def __init__(
+        self,
+        attention="luong",
+        score=None,
+        input_feeding=False,
+        cell="lstm",
+        units=256,
+        encoder_units=None,
+        depth=1,
+        bidirectional=True,
+        dropout=0.0,
+        attention_units=None,
+        source_embedding_dim=128,
+        target_embedding_dim=128,
+        source_level="word",
+        target_level="word",
+        lowercase=True,
+        punctuation="split",
+        source_max_tokens=20_000,
+        target_max_tokens=20_000,
+        min_count=1,
+        source_max_length=None,
+        target_max_length=None,
+        replace_unknown=True,
+        optimizer="adam",
+        learning_rate=1e-3,
+        clipnorm=1.0,
+        global_clipnorm=None,
+        clipvalue=None,
+        optimizer_options=None,
+        strategy=None,
+    ):
+        super().__init__(strategy=strategy)
+        self.spec = Seq2SeqSpec(
+            cell=cell, units=units, encoder_units=encoder_units, depth=depth,
+            source_embedding_dim=source_embedding_dim, target_embedding_dim=target_embedding_dim,
+            bidirectional=bidirectional, dropout=dropout, attention=attention, score=score,
+            input_feeding=input_feeding, attention_units=attention_units,
+        )
+        for name, level in (("source_level", source_level), ("target_level", target_level)):
+            if level not in LEVELS:
+                raise ConfigError(f"{name} must be 'word' or 'char', got {level!r}")
+        for name, value in (("source_max_tokens", source_max_tokens), ("target_max_tokens", target_max_tokens)):
+            if value is not None and int(value) < 1:
+                raise ConfigError(f"{name} must be >= 1 or None, got {value}")
+        if int(min_count) < 1:
+            raise ConfigError(f"min_count must be >= 1, got {min_count}")
+        self.text_options = dict(
+            source_level=source_level,
+            target_level=target_level,
+            lowercase=bool(lowercase),
+            punctuation=punctuation,
+            source_max_tokens=None if source_max_tokens is None else int(source_max_tokens),
+            target_max_tokens=None if target_max_tokens is None else int(target_max_tokens),
+            min_count=int(min_count),
+            source_max_length=DEFAULT_MAX_LENGTH[source_level] if source_max_length is None else int(source_max_length),
+            target_max_length=DEFAULT_MAX_LENGTH[target_level] if target_max_length is None else int(target_max_length),
+        )
+        self.replace_unknown = bool(replace_unknown)
+        self.optimizer_options = dict(
+            optimizer=optimizer, learning_rate=learning_rate, clipnorm=clipnorm,
+            global_clipnorm=global_clipnorm, clipvalue=clipvalue, optimizer_options=optimizer_options,
+        )
+        self._make_optimizer()  # validates the optimizer options now rather than at fit time
+        self._make_vectorizer()  # validates the text options now
+        self._make_target_vectorizer()
+        self.target_vectorizer = None
+        self.models = None
+        self.max_output_length = self.text_options["target_max_length"]
+        self.data_stats = {}
+        self._graphs = {}
+
+    @classmethod
+    def from_vocabularies(cls, source_vocabulary, target_vocabulary, **options):
+        """An untrained translator over given token lists (for tests, benchmarks, warm starts).
+
+        `target_vocabulary` lists the learned tokens only; the start and end markers are
+        put in front of it.
+
+        Example:
+            >>> tr = Translator.from_vocabularies(["one", "two"], ["1", "2"], units=8)  # doctest: +SKIP
+            >>> tr.translate("one two", max_length=3)                                   # doctest: +SKIP
+        """
+        translator = cls(**options)
+        translator.vectorizer = translator._make_vectorizer(list(source_vocabulary))
+        translator.target_vectorizer = translator._make_target_vectorizer(list(MARKERS) + list(target_vocabulary))
+        translator._build_models()
+        return translator
+
+    # -- configuration -------------------------------------------------------------
+    def get_config(self):
+        return {**self.spec.to_dict(), **self.text_options, "replace_unknown": self.replace_unknown, **self.optimizer_options}
+
+    def _make_vectorizer(self, vocabulary=None):
+        options = self.text_options
+        return TextVectorizer(
+            vocabulary=vocabulary, level=options["source_level"], lowercase=options["lowercase"],
+            punctuation=options["punctuation"], max_length=options["source_max_length"],
+        )
+
+    def _make_target_vectorizer(self, vocabulary=None):
+        options = self.text_options
+        return TextVectorizer(
+            vocabulary=vocabulary, level=options["target_level"], lowercase=options["lowercase"],
+            punctuation=options["punctuation"], max_length=options["target_max_length"],
+        )
+
+    def _make_optimizer(self):
+        options = self.optimizer_options
+        return make_optimizer(
+            options["optimizer"], options["learning_rate"], clipnorm=options["clipnorm"],
+            global_clipnorm=options["global_clipnorm"], clipvalue=options["clipvalue"],
+            options=options["optimizer_options"],
+        )
+
+    def _get_state(self):
+        return {"max_output_length": self.max_output_length, "data_stats": self.data_stats}
+
+    def _set_state(self, state):
+        self.max_output_length = int(state.get("max_output_length", self.text_options["target_max_length"]))
+        self.data_stats = dict(state.get("data_stats", {}))
+
+    # -- saving (two vocabularies) ---------------------------------------------------
+    def _save_extra(self, directory):
+        save_vocabulary(self.target_vectorizer.get_vocabulary(), os.path.join(directory, TARGET_VOCABULARY_FILE))
+
+    def _load_extra(self, path):
+        self.target_vectorizer = self._make_target_vectorizer(load_vocabulary(os.path.join(path, TARGET_VOCABULARY_FILE)))
+
+    def _check_vocabulary(self, path):
+        for side, layer, vectorizer in (
+            ("source", "source_embedding", self.vectorizer),
+            ("target", "target_embedding", self.target_vectorizer),
+        ):
+            try:
+                expected = self.model.get_layer(layer).input_dim
+            except ValueError:
+                raise ModelFileError(f"{path}: the model has no {layer} layer; it is not a translator's model") from None
+            if expected != vectorizer.vocabulary_size:
+                raise ModelFileError(
+                    f"{path}: the {side} vocabulary has {vectorizer.vocabulary_size} ids but the model expects "
+                    f"{expected}; the files come from different saves"
+                )
+
+    def _after_load(self):
+        # The save holds the train model; the encoder and decoder-step models are rebuilt
+        # around fresh layers and given its weights (same builder, same weight order).
+        loaded = self.model
+        self._build_models()
+        self.model.set_weights(loaded.get_weights())
+        self._copy_optimizer_state(loaded)
+
+    def _copy_optimizer_state(self, loaded):
+        """Carries Adam's moments (etc.) over, so that fitting a loaded translator continues smoothly."""
+        old = getattr(loaded, "optimizer", None)
+        if old is None or not getattr(old, "built", False):
+            return
+        new = self.model.optimizer
+        with self._scope():
+            new.build(self.model.trainable_variables)
+        if len(new.variables) != len(old.variables):
+            return
+        if all(tuple(a.shape) == tuple(b.shape) for a, b in zip(new.variables, old.variables)):
+            for mine, theirs in zip(new.variables, old.variables):
+                mine.assign(theirs)
+
+    def _build_models(self):
+        with self._scope():
+            self.models = build_seq2seq(
+                self.vectorizer.vocabulary_size, self.target_vectorizer.vocabulary_size, self.spec, compile=False
+            )
+            # Compiled here (not by the builder) so optimizer_options reach the optimizer;
+            # loss and metric are the builder's: cross-entropy and accuracy over real tokens.
+            self.models.train.compile(
+                optimizer=self._make_optimizer(),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+                metrics=[MaskedTokenAccuracy(name="accuracy")],
+            )
+        self.model = self.models.train
+        self._graphs = {}
+
+    # -- training --------------------------------------------------------------------
+    def _pairs(self, data, targets, split, options):
+        options = dict(options)
+        if "tfds_data_dir" in options:  # the name the other apps use
+            options["data_dir"] = options.pop("tfds_data_dir")
+        unknown = sorted(set(options) - set(SOURCE_OPTIONS))
+        if unknown:
+            raise ConfigError(f"unknown data options {unknown}; accepted: {sorted(SOURCE_OPTIONS)}")
+        options.setdefault("split", split)
+        return parallel_texts(data, targets, **options)
+
+    def fit(
+        self,
+        data,
+        targets=None,
+        *,
+        validation_data=None,
+        validation_split=0.1,
+        epochs=10,
+        batch_size=64,
+        early_stopping_patience=3,
+        bleu_every=None,
+        bleu_samples=200,
+        checkpoint_dir=None,
+        tensorboard_dir=None,
+        backup_dir=None,
+        callbacks=None,
+        shuffle_buffer=10_000,
+        cache=True,
+        seed=None,
+        verbose="auto",
+        **source_options,
+    ):
+        """Trains on parallel text; calling it again continues training.
+
+        Args:
+            data: a tab-separated pairs file (Anki `spa.txt`: source, target, anything
+                else ignored), a list of `(source, target)` pairs, a list of sources
+                (with `targets`), a TFDS translation dataset name such as
+                "ted_hrlr_translate/pt_to_en", or a `tf.data.Dataset` of string pairs.
+            targets: the target sentences for a list of sources, or the aligned target
+                file for a source file (one sentence per line each).
+            validation_data: held-out pairs in any of those forms (without targets);
+                otherwise `validation_split` of the pairs is held out (by a hash).
+            epochs, batch_size: as in Keras (batches group pairs of similar length).
+            early_stopping_patience: epochs without validation-loss improvement before
+                stopping (None: off); the best weights are restored.
+            bleu_every: every N epochs, translate up to `bleu_samples` validation pairs
+                (greedy) and log their corpus BLEU as `val_bleu`.
+            checkpoint_dir, tensorboard_dir, backup_dir, callbacks: see `SentimentClassifier.fit`.
+            cache: cache the vectorized pairs in memory (True) or in this file path.
+            seed: shuffling seed.
+            **source_options: for pairs files `source_column` (default 0),
+                `target_column` (1), `delimiter` (tab), `encoding`; for TFDS
+                `source_key`, `target_key`, `tfds_data_dir`, `download`.
+
+        Returns:
+            self, with the Keras `History` in `self.history` (loss, accuracy over real
+            target tokens, grad_norm, their validation twins, val_bleu).
+        """
+        if not _is_int(batch_size) or batch_size < 1:
+            raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        if bleu_every is not None and (not _is_int(bleu_every) or bleu_every < 1):
+            raise ConfigError(f"bleu_every must be an integer >= 1 or None, got {bleu_every!r}")
+        verbose_flag = verbose not in (0, False)
+        source = self._pairs(data, targets, "train", source_options)
+        sources = [source]
+        train_pairs, validation_pairs = source, None
+        if validation_data is not None:
+            validation_pairs = self._pairs(validation_data, None, "validation", source_options)
+            sources.append(validation_pairs)
+        elif validation_split:
+            train_pairs, validation_pairs = split_pairs(source, float(validation_split))
+        first_fit = not self.is_fitted
+        if first_fit:
+            options = self.text_options
+            self.vectorizer, self.target_vectorizer, stats = build_translation_vectorizers(
+                train_pairs,
+                **{key: options[key] for key in (
+                    "source_level", "target_level", "lowercase", "punctuation", "source_max_tokens",
+                    "target_max_tokens", "min_count", "source_max_length", "target_max_length",
+                )},
+            )
+            self.data_stats = dataclasses.asdict(stats)
+            longest = min(stats.target_max_length, options["target_max_length"])
+            self.max_output_length = int(min(MAX_TRANSLATION_LENGTH, int(longest * 1.5) + 5))
+            self._build_models()
+            self._say(
+                verbose_flag,
+                f"training data: {stats.num_pairs:,} pairs, mean length {stats.source_mean_length:.1f} -> "
+                f"{stats.target_mean_length:.1f} tokens (longest {stats.source_max_length} -> {stats.target_max_length}; "
+                f"truncated {stats.source_truncated} / {stats.target_truncated}); vocabularies "
+                f"{self.vectorizer.vocabulary_size:,} source / {self.target_vectorizer.vocabulary_size:,} target ids",
+            )
+        batch_size = int(batch_size)
+        validation, bleu_sample = None, None
+        if validation_pairs is not None:
+            with validation_pairs.reading():
+                bleu_sample = _first_pairs(validation_pairs.dataset, max(int(bleu_samples or 0), 1))
+            if not bleu_sample:
+                if validation_data is not None:
+                    raise DataError("the validation data is empty: it yielded no pairs")
+                self._say(verbose_flag, "validation split is empty: training without validation data")
+            else:
+                validation = translation_batches(
+                    validation_pairs, self.vectorizer, self.target_vectorizer, batch_size, shuffle=False,
+                    cache=f"{cache}.validation" if isinstance(cache, str) else cache,
+                )
+        train = translation_batches(
+            train_pairs, self.vectorizer, self.target_vectorizer, batch_size,
+            shuffle=True, seed=seed, shuffle_buffer=shuffle_buffer, cache=cache,
+        )
+        extra = []
+        if bleu_every and bleu_sample:
+            extra.append(
+                BleuCallback(
+                    lambda texts: self.translate(list(texts)),
+                    [s for s, _ in bleu_sample], [t for _, t in bleu_sample], every=int(bleu_every),
+                    verbose=verbose_flag,
+                )
+            )
+        self._graphs = {}
+        self._fit_model(
+            train, validation, epochs, verbose, extra + list(callbacks or []), sources,
+            checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
+            early_stopping_patience=early_stopping_patience,
+        )
+        return self
+
+    # -- translation -----------------------------------------------------------------
+    def _graph(self, beam_width, num_results):
+        key = (beam_width, num_results)
+        if key not in self._graphs:
+            run = translation_fn(
+                self.vectorizer, self.target_vectorizer.get_vocabulary(), self.models,
+                self.text_options["target_level"], beam_width=beam_width, num_results=num_results,
+                replace_unknown=self.replace_unknown,
+            )
+            self._graphs[key] = tf.function(
+                run,
+                input_signature=translation_signature() + [tf.TensorSpec([], tf.float32, name="length_penalty")],
+                reduce_retracing=True,
+            )
+        return self._graphs[key]
+
+    def _check_decoding_options(self, beam_width, num_results, max_length, length_penalty):
+        if not _is_int(beam_width) or beam_width < 1:
+            raise ConfigError(f"beam_width must be an integer >= 1, got {beam_width!r}")
+        if not _is_int(num_results) or not 1 <= num_results <= beam_width:
+            raise ConfigError(f"num_results must be an integer in [1, beam_width={beam_width}], got {num_results!r}")
+        if max_length is not None and (not _is_int(max_length) or not 0 <= max_length <= MAX_TRANSLATION_LENGTH):
+            raise ConfigError(f"max_length must be an integer in [0, {MAX_TRANSLATION_LENGTH}] or None, got {max_length!r}")
+        if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real) or not math.isfinite(length_penalty):
+            raise ConfigError(f"length_penalty must be a finite number, got {length_penalty!r}")
+
+    def _run(self, texts, beam_width, num_results, max_length, length_penalty, batch_size):
+        """Translates byte strings in length-sorted chunks; returns per-text numpy rows."""
+        graph = self._graph(beam_width, num_results)
+        max_length = self.max_output_length if max_length is None else max_length
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        rows = [None] * len(texts)
+        for start in range(0, len(texts), int(batch_size)):
+            chunk = order[start : start + int(batch_size)]
+            out = graph(
+                tf.constant([texts[i] for i in chunk], tf.string),
+                tf.constant(max_length, tf.int32),
+                tf.constant(float(length_penalty), tf.float32),
+            )
+            out = {key: value.numpy() for key, value in out.items()}
+            for position, index in enumerate(chunk):
+                rows[index] = {key: value[position] for key, value in out.items()}
+        return rows
+
+    def translate(
+        self, sources, beam_width=1, max_length=None, length_penalty=0.0, num_results=1,
+        return_details=False, batch_size=64,
+    ):
+        """Translates raw strings (a string or a list of them), in one in-graph loop per batch.
+
+        Args:
+            sources: a string or a list of strings (any length mix; batched internally).
+            beam_width: 1 decodes greedily; K > 1 runs beam search with K hypotheses.
+            max_length: output tokens at most (default: about 1.5x the longest training
+                target, see `max_output_length`).
+            length_penalty: GNMT alpha: 0 ranks by log-probability; ~0.6-1.0 favours
+                longer translations (useful with wide beams).
+            num_results: how many translations per source (<= beam_width), best first.
+            return_details: return `Translation` objects (scores, attention weights,
+                output and source tokens) instead of strings.
+
+        Returns:
+            a string per source (a list of `num_results` strings when it is > 1); a
+            single value for a single string; `Translation`s with `return_details`.
+            An empty source translates to ""; invalid UTF-8 bytes are repaired;
+            sources longer than `source_max_length` tokens are truncated.
+
+        Example:
+            >>> tr.translate("I am cold.")                                       # doctest: +SKIP
+            'tengo frío.'
+            >>> tr.translate(["I am cold."], beam_width=4, num_results=2)         # doctest: +SKIP
+            [['tengo frío.', 'estoy frío.']]
+        """
+        self._require_fitted("translate")
+        self._check_decoding_options(beam_width, num_results, max_length, length_penalty)
+        if not _is_int(batch_size) or batch_size < 1:
+            raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        single = isinstance(sources, (str, bytes))
+        texts = _as_text_list(sources)
+        rows = self._run(texts, beam_width, num_results, max_length, length_penalty, batch_size) if texts else []
+        if return_details:
+            details = [self._details(text, row) for text, row in zip(texts, rows)]
+            return details[0] if single else details
+        results = [[_decode(t) for t in row["translations"]] for row in rows]
+        if num_results == 1:
+            results = [r[0] for r in results]
+        return results[0] if single else results
+
+    @staticmethod
+    def _details(text, row):
+        length = int(row["lengths"][0])
+        source_length = int(row["source_lengths"])
+        return Translation(
+            source=_decode(text),
+            translation=_decode(row["translations"][0]),
+            translations=[_decode(t) for t in row["translations"]],
+            scores=[float(s) for s in row["scores"]],
+            attention=np.asarray(row["attention"][:length, :source_length], dtype="float32"),
+            output_tokens=[_decode(t) for t in row["tokens"][:length]],
+            source_tokens=[_decode(t) for t in row["source_tokens"][:source_length]],
+        )
+
+    def plot_attention(self, source, path=None, beam_width=1, title=None):
+        """Draws where the model looks: a heatmap of the attention weights translating `source`.
+
+        Source tokens label the columns, output tokens the rows. Returns the PNG path
+        (default: a new file in the temporary directory).
+
+        Example:
+            >>> tr.plot_attention("I am cold.", "attention.png")  # doctest: +SKIP
+            'attention.png'
+        """
+        from rnnapps.viz import plot_attention
+
+        self._require_fitted("plot attention")
+        if self.spec.attention == "none":
+            raise ConfigError("this translator has no attention (attention='none'): there is nothing to plot")
+        if not isinstance(source, (str, bytes)):
+            raise DataError(f"source must be one string, got {type(source).__name__}")
+        detail = self.translate(source, beam_width=beam_width, return_details=True)
+        if path is None:
+            path = os.path.join(tempfile.gettempdir(), f"rnnapps-attention-{uuid.uuid4().hex[:8]}.png")
+        weights = detail.attention
+        if weights.size == 0:  # an empty source or translation: draw a one-cell placeholder
+            weights = np.zeros((max(1, weights.shape[0]), max(1, weights.shape[1])), "float32")
+        return plot_attention(
+            weights,
+            detail.source_tokens or ["(empty)"],
+            detail.output_tokens or ["(empty)"],
+            os.fspath(path),
+            title=title if title is not None else f"{detail.source}  ->  {detail.translation}",
+        )
+
+    # -- evaluation ------------------------------------------------------------------
+    def evaluate(
+        self, data, targets=None, beam_width=1, max_length=None, length_penalty=0.0, batch_size=64,
+        num_examples=3, **source_options,
+    ):
+        """Corpus BLEU and exact-match rate on held-out pairs (same forms as `fit`).
+
+        BLEU-4 is computed sacreBLEU-style on the detokenized, lowercased translations
+        against the raw references; exact match compares lowercase token sequences.
+        TFDS names read their "test" split.
+
+        Example:
+            >>> print(tr.evaluate("spa_test.txt", beam_width=4))  # doctest: +SKIP
+            BLEU 31.42 (62.1/38.0/25.3/17.2, brevity penalty 0.981), exact match 18.0% over 5000 pairs ...
+        """
+        self._require_fitted("evaluate")
+        self._check_decoding_options(beam_width, 1, max_length, length_penalty)
+        source = self._pairs(data, targets, "test", source_options)
+        with source.reading():
+            pairs = _first_pairs(source.dataset, None)
+        if not pairs:
+            raise DataError("the evaluation data is empty: it yielded no pairs")
+        sources = [s for s, _ in pairs]
+        references = [t for _, t in pairs]
+        hypotheses = self.translate(
+            sources, beam_width=beam_width, max_length=max_length, length_penalty=length_penalty, batch_size=batch_size
+        )
+        bleu = corpus_bleu(references, hypotheses)
+        matches = np.mean([a == b for a, b in zip(self._match_keys(hypotheses), self._match_keys(references))])
+        return TranslationReport(
+            bleu=float(bleu.score),
+            exact_match=float(matches),
+            num_pairs=len(pairs),
+            precisions=[float(p) for p in bleu.precisions],
+            brevity_penalty=float(bleu.brevity_penalty),
+            beam_width=int(beam_width),
+            examples=list(zip(sources, references, hypotheses))[: max(0, int(num_examples))],
+        )
+
+    def _match_keys(self, texts):
+        """Texts -> lowercase token tuples, as the target side tokenizes them (for exact match)."""
+        tokens = self.target_vectorizer.tokenize(tf.strings.lower(tf.constant(_as_text_list(texts, "texts")), encoding="utf-8"))
+        return [tuple(row) for row in tokens.to_list()]
+
+    # -- export ----------------------------------------------------------------------
+    def export(self, base_dir="saved_models", name=None, beam_width=4, num_results=1, length_penalty=0.0, max_length=None):
+        """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
+
+        Endpoints (only core TF ops; decoding loops run inside the graph):
+        - `serving_default(source: string[None])` -> `translation: string[None]`
+          (greedy, at most `max_length` tokens, default `max_output_length`).
+        - `translate(source: string[None], max_length: int32[])` -> beam search with
+          the `beam_width`, `num_results` and `length_penalty` fixed here:
+          `translations: string[None, R]`, `scores: float32[None, R]`, the best
+          result's `attention: float32[None, T_out, T_src]` and `tokens: string[None, T_out]`.
+        - `greedy(source, max_length)` -> the same outputs, greedy (R = 1).
+        A request's `max_length` is clipped to [0, 1000].
+
+        Example:
+            >>> tr.export("saved_models", "en_es", beam_width=4)  # doctest: +SKIP
+            '/abs/saved_models/en_es/1'
+        """
+        self._require_fitted("export")
+        self._check_decoding_options(beam_width, num_results, max_length, length_penalty)
+        default_length = self.max_output_length if max_length is None else int(max_length)
+        common = dict(
+            source_vectorizer=self.vectorizer,
+            target_vocabulary=self.target_vectorizer.get_vocabulary(),
+            models=self.models,
+            target_level=self.text_options["target_level"],
+            length_penalty=float(length_penalty),
+            replace_unknown=self.replace_unknown,
+        )
+        greedy_run = translation_fn(**common)
+        beam_run = translation_fn(**common, beam_width=beam_width, num_results=num_results)
+
+        def serving_default(source):
+            return {"translation": greedy_run(source, tf.constant(default_length, tf.int32))["translations"][:, 0]}
+
+        def translate(source, max_length):
+            return public_outputs(beam_run(source, max_length))
+
+        def greedy(source, max_length):
+            return public_outputs(greedy_run(source, max_length))
+
+        outputs = {
+            "translations": f"string[None, {num_results}]", "scores": f"float32[None, {num_results}]",
+            "attention": "float32[None, T_out, T_src]", "tokens": "string[None, T_out]",
+        }
+        inputs = {"source": "string[None]", "max_length": "int32[]"}
+        metadata = {
+            "app": type(self).__name__,
+            "config": self.get_config(),
+            "decoding": {
+                "beam_width": beam_width, "num_results": num_results, "length_penalty": float(length_penalty),
+                "default_max_length": default_length, "max_length_limit": MAX_TRANSLATION_LENGTH,
+            },
+            "signatures": {
+                "serving_default": {"inputs": {"source": "string[None]"}, "outputs": {"translation": "string[None]"}},
+                "translate": {"inputs": inputs, "outputs": outputs},
+                "greedy": {
+                    "inputs": inputs,
+                    "outputs": {**outputs, "translations": "string[None, 1]", "scores": "float32[None, 1]"},
+                },
+            },
+        }
+        return export_serving(
+            [
+                ("serving_default", serving_default, text_signature("source")),
+                ("translate", translate, translation_signature()),
+                ("greedy", greedy, translation_signature()),
+            ],
+            [self.models.train, self.models.encoder, self.models.decoder_step, self.vectorizer],
+            base_dir,
+            name or self.kind,
+            metadata=metadata,
+        )
+
+
+def _first_pairs(dataset, limit):
+    """The first `limit` (all when None) `(source, target)` pairs of a dataset, as str."""
+    if limit is not None:
+        dataset = dataset.take(int(limit))
+    pairs = []
+    for sources, targets in dataset.batch(1024).as_numpy_iterator():
+        pairs.extend((_decode(s), _decode(t)) for s, t in zip(sources, targets))
+    return pairs
+
+

@@ -1,0 +1,160 @@
+"""Serving functions of the translator: raw source strings in, translations out, all in-graph.
+
+`Translator.translate` runs exactly these functions (as `tf.function`s), and
+`Translator.export` puts them behind the SavedModel signatures, so an export answers
+like the Python object. Only core TF ops: the vectorizer's regex tokeniser and
+`StringLookup`, the Keras encoder and decoder-step models, and the `tf.while_loop`s of
+`rnnapps.decoding`.
+
+Defined results for any request:
+- an empty or whitespace-only source translates to "" (score 0, no tokens);
+- a source of unknown words only is translated like any other (each is `<unk>`);
+- a source longer than the vectorizer's `max_length` is truncated (its start is kept);
+- invalid UTF-8 bytes are repaired to U+FFFD by the vectorizer;
+- `max_length` is clipped to `[0, limit]`; 0 gives empty translations.
+"""
+
+import tensorflow as tf
+
+from rnnapps.builders.seq2seq import decoder_step_fn
+from rnnapps.data.parallel import END_ID, START_ID
+from rnnapps.decoding import BanTokens, beam_search, sample
+from rnnapps.errors import ConfigError
+from rnnapps.text import detokenize_graph
+
+OOV_ID = 1
+MAX_TRANSLATION_LENGTH = 1000  # longest output a request may ask for (tokens)
+PUBLIC_OUTPUTS = ("translations", "scores", "attention", "tokens")
+
+
+def translation_signature():
+    """Request signature of the `translate` and `greedy` endpoints."""
+    return [
+        tf.TensorSpec([None], tf.string, name="source"),
+        tf.TensorSpec([], tf.int32, name="max_length"),
+    ]
+
+
+def _length_penalty(length, alpha):
+    """GNMT's `((5 + n) / 6) ** alpha`, the normalisation `beam_search` scores with."""
+    return tf.pow((5.0 + tf.cast(length, tf.float32)) / 6.0, alpha)
+
+
+def translation_fn(
+    source_vectorizer,
+    target_vocabulary,
+    models,
+    target_level,
+    beam_width=1,
+    num_results=1,
+    length_penalty=0.0,
+    replace_unknown=True,
+    limit=MAX_TRANSLATION_LENGTH,
+    search="auto",
+):
+    """Returns `run(source: string[B], max_length: int32[], length_penalty=None) -> dict`.
+
+    `run` is traceable (not wrapped in a `tf.function`); `length_penalty` overrides the
+    one given here (a float or a float32 scalar tensor).
+
+    Outputs (R = num_results, best first; T = output steps; S = source tokens):
+        translations: string `[B, R]`, detokenized.
+        scores: float32 `[B, R]`, sum of log-probabilities (END included) divided by
+            `((5 + n) / 6) ** length_penalty`, n = tokens + 1 once END was produced.
+        attention: float32 `[B, T, S]`, the best result's attention weights per output
+            token (zeros without attention, past its end and for empty sources).
+        tokens: string `[B, T]`, the best result's output tokens ("" after its end).
+        lengths: int32 `[B, R]`; source_tokens: string `[B, S]`; source_lengths: int32 `[B]`.
+
+    `search="auto"` decodes greedily with `rnnapps.decoding.sample` when `beam_width=1`
+    and `num_results=1` (beam search of width 1 gives the same tokens; greedy is
+    cheaper), with `beam_search` otherwise; `search="beam"` always uses beam search.
+
+    With `replace_unknown`, an output `<unk>` is replaced by the source token it attends
+    to most (Luong et al., 2015), which copies names and numbers the vocabulary lacks.
+    Padding and the start token are never produced.
+    """
+    beam_width, num_results = int(beam_width), int(num_results)
+    if search not in ("auto", "beam"):
+        raise ConfigError(f"search must be 'auto' or 'beam', got {search!r}")
+    greedy = search == "auto" and beam_width == 1 and num_results == 1
+    default_length_penalty = length_penalty
+    step_fn, initial_states_fn = decoder_step_fn(models)
+    has_attention = models.spec.attention != "none"
+    # Id i prints as table[i]: padding "", <unk> (replaced below when it can be), then the
+    # vocabulary (whose first entries are the start and end tokens, never printed).
+    table = tf.constant(["", "[UNK]"] + list(target_vocabulary))
+    banned = BanTokens([0, START_ID])
+
+    def encode(source):
+        source = tf.reshape(tf.convert_to_tensor(source, tf.string), [-1])
+        ids = source_vectorizer.vectorize(source, ensure_nonempty=True).to_tensor(0)
+        ids = tf.pad(ids, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids)[1])]])  # >= 1 step for empty batches
+        tokens = source_vectorizer.tokenize(source)
+        if source_vectorizer.max_length is not None:
+            tokens = tokens[:, : source_vectorizer.max_length]
+        source_lengths = tf.cast(tokens.row_lengths(), tf.int32)
+        tokens = tokens.to_tensor("", shape=tf.cast(tf.shape(ids), tf.int64))
+        return ids, tokens, source_lengths
+
+    def strings(ids, attention, source_tokens):
+        """Output ids `[B, ..., T]` -> token strings, `<unk>` copied from the source when asked."""
+        pieces = tf.gather(table, ids)
+        if replace_unknown and has_attention:
+            attended = tf.argmax(attention, axis=-1, output_type=tf.int32)
+            pieces = tf.where(tf.equal(ids, OOV_ID), tf.gather(source_tokens, attended, batch_dims=1), pieces)
+        return pieces
+
+    def run(source, max_length, length_penalty=None):
+        ids, source_tokens, source_lengths = encode(source)
+        batch, source_steps = tf.shape(ids)[0], tf.shape(ids)[1]
+        max_new = tf.clip_by_value(tf.cast(max_length, tf.int32), 0, int(limit))
+        start = tf.fill([batch], tf.constant(START_ID, tf.int32))
+        states = initial_states_fn(ids)
+        alpha = tf.cast(default_length_penalty if length_penalty is None else length_penalty, tf.float32)
+        if greedy:
+            result = sample(step_fn, start, states, max_new, temperature=0.0, stop_ids=[END_ID], processor=banned)
+            tokens = result.tokens[:, None]
+            lengths = result.lengths[:, None]
+            scores = result.log_probs / _length_penalty(result.lengths + tf.cast(result.finished, tf.int32), alpha)
+            scores = scores[:, None]
+            attention = result.aux.get("attention")
+            attention = attention[:, None] if attention is not None else None
+        else:
+            result = beam_search(
+                step_fn, start, states, max_new, beam_width,
+                end_id=END_ID, length_penalty=alpha, num_results=num_results, processor=banned,
+            )
+            tokens, lengths, scores = result.tokens, result.lengths, result.scores
+            attention = result.aux.get("attention")
+        steps = tf.shape(tokens)[2]
+        if attention is None:
+            attention = tf.zeros([batch, tf.shape(tokens)[1], steps, source_steps], tf.float32)
+        # An empty source has nothing to translate: "" with score 0, whatever the model said.
+        empty = tf.equal(source_lengths, 0)
+        lengths = tf.where(empty[:, None], 0, lengths)
+        scores = tf.where(empty[:, None], 0.0, scores)
+        alive = tf.sequence_mask(lengths, steps)  # [B, R, T]
+        tokens = tf.where(alive, tokens, 0)
+        attention = tf.where(alive[..., None], attention, 0.0)
+        pieces = tf.where(alive, strings(tokens, attention, source_tokens), "")
+        flat = tf.reshape(pieces, [-1, steps])
+        flat_lengths = tf.reshape(lengths, [-1])
+        translations = detokenize_graph(tf.RaggedTensor.from_tensor(flat, lengths=flat_lengths), target_level)
+        translations = tf.reshape(translations, tf.shape(lengths))
+        return {
+            "translations": translations,
+            "scores": scores,
+            "attention": attention[:, 0],
+            "tokens": pieces[:, 0],
+            "lengths": lengths,
+            "source_tokens": source_tokens,
+            "source_lengths": source_lengths,
+        }
+
+    return run
+
+
+def public_outputs(outputs):
+    """The outputs a SavedModel endpoint returns (the rest is for the Python API)."""
+    return {key: outputs[key] for key in PUBLIC_OUTPUTS}
