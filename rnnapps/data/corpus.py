@@ -23,7 +23,7 @@ import unicodedata
 import tensorflow as tf
 
 from rnnapps.data import sources
-from rnnapps.data.corpus_windows import (  # noqa: F401  (re-exported: one import path for the app)
+from rnnapps.data.corpus_windows import (  # re-exported: one import path for the whole corpus API
     CorpusStats,
     lm_windows,
     scan_corpus,
@@ -35,6 +35,10 @@ from rnnapps.errors import ConfigError, DataError, DataUnavailableError
 CHUNK_CHARS = 64 * 1024  # characters per chunk: big enough for fast batched ops, small enough for RAM
 MAX_CHUNK_CHARS = 1024 * 1024  # a run without any whitespace is cut here regardless
 PATH_SUFFIXES = (".txt", ".text", ".md", ".rst", ".json", ".jsonl", ".csv", ".tsv", ".xml", ".html", ".log")
+__all__ = [
+    "CorpusStats", "TextCorpus", "chunk_text", "from_dataset", "from_files", "from_text", "from_tfds",
+    "lm_windows", "scan_corpus", "split_corpus", "stateful_windows", "text_corpus", "token_ids",
+]
 _ELEMENT_SPEC = {"text": tf.TensorSpec([], tf.string), "document": tf.TensorSpec([], tf.int64)}
 # Whitespace a chunk may end after. Word tokenisers split on all of these; for char level
 # any boundary before a base character is safe.
@@ -139,8 +143,8 @@ def _find_cut(text, start, chunk_chars, max_chars):
     for match in _CUT_AFTER_RE.finditer(text, end, hard):
         if _safe_cut(text, match.end()):
             return match.end()
-    if len(text) - start < max_chars:
-        return None
+    if len(text) - start <= max_chars:
+        return None  # not enough text to need the hard cut (at the very end, all of it is one chunk)
     while hard > start + 1 and not _safe_cut(text, hard):
         hard -= 1
     return hard
