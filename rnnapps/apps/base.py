@@ -5,6 +5,8 @@ A saved app is one directory:
     config.json       app name, format version, constructor options, learned state (labels ...)
     vocabulary.json   the token vocabulary (JSON list; id of token i is i + 2)
     model.keras       the Keras model on int ids, optimizer state included
+    history.json      the training history, when there is one: {"epochs": {key: [per epoch]},
+                      "steps": {"step": [...], "grad_norm": [...], ...}} (`rnnapps diagnose history`)
 
 No pickle anywhere: the directory can be inspected, versioned and loaded safely.
 """
@@ -22,11 +24,14 @@ import rnnapps
 from rnnapps.errors import ConfigError, DataError, ModelFileError
 from rnnapps.io_utils import replace_directory
 from rnnapps.text import load_vocabulary, save_vocabulary
-from rnnapps.training import default_callbacks
+from rnnapps.training import GradientNormMonitor, check_precision, default_callbacks, precision_scope
+from rnnapps.training.history import TrainingHistory
+from rnnapps.training.resume import EpochHistoryLog, app_identity, check_backup_identity, merge_history
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
 VOCABULARY_FILE = "vocabulary.json"
+HISTORY_FILE = "history.json"
 FORMAT_VERSION = 1
 _APPS = {}
 
@@ -83,11 +88,15 @@ class App:
 
     kind = "app"
 
-    def __init__(self, strategy=None):
+    def __init__(self, strategy=None, mixed_precision=None):
+        if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+            raise ConfigError(f"strategy must be a tf.distribute.Strategy, got {type(strategy).__name__}")
         self.strategy = strategy
+        self.mixed_precision = check_precision(mixed_precision)
         self.model = None
         self.vectorizer = None
         self.history = None
+        self.step_history = None
 
     # -- hooks ---------------------------------------------------------------------
     def get_config(self):
@@ -114,6 +123,10 @@ class App:
     def _load_extra(self, path):
         """Reads what `_save_extra` wrote; called after the vocabulary, before the model."""
 
+    def _vocabularies(self):
+        """Every vocabulary the model's shapes depend on (a backup must match them all)."""
+        return [self.vectorizer.get_vocabulary()]
+
     def _check_vocabulary(self, path):
         """Raises `ModelFileError` when the loaded model and vocabulary do not belong together."""
         vocabulary_size = self.model.get_layer("embedding").input_dim
@@ -132,8 +145,15 @@ class App:
         if not self.is_fitted:
             raise ConfigError(f"cannot {action}: this {type(self).__name__} is not trained yet (call fit() or rnnapps.load())")
 
+    @contextlib.contextmanager
     def _scope(self):
-        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+        """Where models, optimizers and `compile` must happen: the strategy's scope and
+        the mixed-precision policy (restored on exit, so it never leaks to other models)."""
+        with contextlib.ExitStack() as stack:
+            if self.strategy is not None:
+                stack.enter_context(self.strategy.scope())
+            stack.enter_context(precision_scope(self.mixed_precision))
+            yield
 
     def _say(self, verbose, message):
         if verbose:
@@ -164,6 +184,10 @@ class App:
                 json.dump(document, handle, ensure_ascii=False, indent=2)
             save_vocabulary(self.vectorizer.get_vocabulary(), os.path.join(directory, VOCABULARY_FILE))
             self._save_extra(directory)
+            if self.history is not None:
+                history = TrainingHistory.of(self.history, self.step_history)
+                with open(os.path.join(directory, HISTORY_FILE), "w", encoding="utf-8") as handle:
+                    json.dump(history.to_dict(), handle)
             self.model.save(os.path.join(directory, MODEL_FILE))
 
         return replace_directory(write, path, CONFIG_FILE)
@@ -190,6 +214,13 @@ class App:
         app._check_vocabulary(path)
         app._set_state(document.get("state", {}))
         app._after_load()
+        history_path = os.path.join(path, HISTORY_FILE)
+        if os.path.isfile(history_path):
+            try:
+                app.history = TrainingHistory.load(history_path)
+                app.step_history = app.history.steps
+            except ModelFileError:
+                warnings.warn(f"{history_path} is damaged: the app is loaded without its training history")
         return app
 
     @classmethod
@@ -197,15 +228,37 @@ class App:
         """Loads a saved app of this class (see `rnnapps.load`)."""
         return cls._from_saved(os.fspath(path), read_saved_config(path), strategy)
 
+    def _backup_location(self, resume, backup_dir, checkpoint_dir, verbose):
+        """The BackupAndRestore directory: `backup_dir`, else (with `resume`) next to the
+        checkpoints, else `rnnapps_backup/<kind>` in the working directory."""
+        if backup_dir is not None:
+            return os.fspath(backup_dir)
+        if not resume:
+            return None
+        if checkpoint_dir is not None:
+            location = os.path.join(os.fspath(checkpoint_dir), "backup")
+        else:
+            location = os.path.join("rnnapps_backup", self.kind)
+        self._say(verbose, f"resumable training: backup in {location} (rerun the same fit after a crash to continue)")
+        return location
+
     def _fit_model(self, train, validation, epochs, verbose, callbacks, sources, checkpoint_dir=None,
-                   tensorboard_dir=None, backup_dir=None, early_stopping_patience=3, model=None):
+                   tensorboard_dir=None, backup_dir=None, early_stopping_patience=3, model=None, resume=False):
         """Runs `model.fit` with the default callbacks; reading failures become `DataError`.
 
         `model` is what to fit when it is not `self.model` itself (e.g. a training-time
         wrapper around the app's layers); checkpoints still save the whole app.
+        `resume=True` (or a `backup_dir`) trains through `BackupAndRestore`: a rerun of
+        the same fit after a crash continues at the last finished epoch, optimizer
+        state and epoch history included, and refuses a backup of another app/vocabulary.
         """
         if int(epochs) < 1:
             raise ConfigError(f"epochs must be >= 1, got {epochs}")
+        backup_dir = self._backup_location(resume, backup_dir, checkpoint_dir, verbose not in (0, False))
+        if backup_dir is not None:
+            identity = app_identity(type(self).__name__, self.get_config(), self._vocabularies())
+            identity["state"] = json.loads(json.dumps(self._get_state()))
+            check_backup_identity(backup_dir, identity)
         all_callbacks = default_callbacks(
             has_validation=validation is not None,
             save_fn=self.save,
@@ -234,6 +287,11 @@ class App:
                 )
             except tf.errors.ResourceExhaustedError as error:
                 raise DataError(f"out of memory while training ({error.message.splitlines()[0]}): lower batch_size or max_length") from None
+        for callback in all_callbacks:
+            if isinstance(callback, EpochHistoryLog):
+                history = merge_history(callback.previous, history)
+            elif isinstance(callback, GradientNormMonitor):
+                self.step_history = callback.steps
         self.history = history
         return history
 

@@ -16,6 +16,7 @@ from rnnapps.export import export_serving
 from rnnapps.export.generation import beam_generation_fn, generation_serving_fn, generation_signature
 from rnnapps.text import TextVectorizer
 from rnnapps.training.lm_callbacks import PerplexityLogger, SampleText, perplexity_figures
+from rnnapps.training.precision import float32_outputs
 from rnnapps.training.stateful import StatefulTrainer
 
 MAX_NEW_TOKENS = 100_000  # a Python call asking for more is refused; a serving request is clamped
@@ -65,7 +66,9 @@ class TextGenerator(App):
         punctuation: word level: "split" (punctuation marks are tokens) or "keep".
         optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
             optimizer_options: training settings (Adam with clipnorm 1.0 by default).
-        strategy: optional `tf.distribute.Strategy`.
+        strategy: optional `tf.distribute.Strategy` (not with `stateful=True` on several replicas).
+        mixed_precision: None, "mixed_bfloat16" (CPUs, TPUs) or "mixed_float16" (GPUs):
+            compute in 16 bits with float32 weights; outputs stay float32.
 
     Example:
         >>> gen = TextGenerator(level="char", units=128)                 # doctest: +SKIP
@@ -99,8 +102,9 @@ class TextGenerator(App):
         clipvalue=None,
         optimizer_options=None,
         strategy=None,
+        mixed_precision=None,
     ):
-        super().__init__(strategy=strategy)
+        super().__init__(strategy=strategy, mixed_precision=mixed_precision)
         if level not in ("char", "word"):
             raise ConfigError(f"level must be 'char' or 'word', got {level!r}")
         if int(sequence_length) < 1:
@@ -147,6 +151,7 @@ class TextGenerator(App):
             "min_count": self.min_count,
             "lowercase": self.lowercase,
             "punctuation": self.punctuation,
+            "mixed_precision": self.mixed_precision,
         }
         config.update(dataclasses.asdict(self.spec))
         return config
@@ -172,6 +177,7 @@ class TextGenerator(App):
     def _build_models(self):
         with self._scope():
             self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
+            float32_outputs(self.models.train, self.models.prefill, self.models.step)
         self.model = self.models.train
         self._generate_fn = None
 
@@ -193,6 +199,7 @@ class TextGenerator(App):
         checkpoint_dir=None,
         tensorboard_dir=None,
         backup_dir=None,
+        resume=False,
         callbacks=None,
         shuffle_buffer=10_000,
         seed=None,
@@ -215,7 +222,7 @@ class TextGenerator(App):
                 stopping (None: off); the best weights are restored.
             sample_every: print samples every N epochs, continuing `sample_prompts`
                 (default: an empty prompt) at `sample_temperatures`.
-            checkpoint_dir, tensorboard_dir, backup_dir, callbacks: see `SentimentClassifier.fit`.
+            checkpoint_dir, tensorboard_dir, backup_dir, resume, callbacks: see `SentimentClassifier.fit`.
             seed: shuffling seed.
             **source_options: text_key, tfds_data_dir, download (TFDS); encoding (files).
 
@@ -280,7 +287,7 @@ class TextGenerator(App):
         self._generate_fn = None
         self._fit_model(
             train, validation, epochs, verbose, extra + list(callbacks or []), [corpus],
-            checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
+            checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
             early_stopping_patience=early_stopping_patience, model=model,
         )
         return self

@@ -21,6 +21,7 @@ from rnnapps.export.classifier import classifier_serving_fn
 from rnnapps.text import TextVectorizer, build_vocabulary
 from rnnapps.text.embeddings import embedding_matrix, read_word_vectors
 from rnnapps.training.metrics import classification_report, multilabel_report
+from rnnapps.training.precision import float32_outputs
 
 DEFAULT_MAX_LENGTH = {"word": 400, "char": 1000}
 SOURCE_OPTIONS = ("text_column", "label_column", "delimiter", "label_separator", "tfds_data_dir", "download")
@@ -93,6 +94,8 @@ class SentimentClassifier(App):
         embedding_vectors: GloVe-style vector file or {word: vector} dict to start the
             embedding from (its dimension then sets `embedding_dim`).
         strategy: a `tf.distribute.Strategy` to build and train under.
+        mixed_precision: None, "mixed_bfloat16" (CPUs, TPUs) or "mixed_float16" (GPUs):
+            compute in 16 bits with float32 weights; outputs stay float32.
         cell, units, depth, bidirectional, merge_mode, dropout, recurrent_dropout,
             connection, embedding_dim, trainable_embeddings, pooling, attention_units,
             hidden_units, head_dropout, optimizer, learning_rate, clipnorm,
@@ -139,8 +142,9 @@ class SentimentClassifier(App):
         threshold=0.5,
         embedding_vectors=None,
         strategy=None,
+        mixed_precision=None,
     ):
-        super().__init__(strategy=strategy)
+        super().__init__(strategy=strategy, mixed_precision=mixed_precision)
         self.spec = ClassifierSpec(
             embedding_dim=embedding_dim,
             trainable_embeddings=trainable_embeddings,
@@ -187,7 +191,10 @@ class SentimentClassifier(App):
 
     # -- configuration -------------------------------------------------------------
     def get_config(self):
-        return {**self.spec.to_dict(), **self.text_options, "multi_label": self.multi_label, "threshold": self.threshold}
+        return {
+            **self.spec.to_dict(), **self.text_options, "multi_label": self.multi_label, "threshold": self.threshold,
+            "mixed_precision": self.mixed_precision,
+        }
 
     def _make_vectorizer(self, vocabulary=None):
         options = {k: self.text_options[k] for k in ("level", "max_length", "lowercase", "punctuation")}
@@ -230,6 +237,7 @@ class SentimentClassifier(App):
         task = "multilabel" if multi_label else ("binary" if len(label_names) == 2 else "multiclass")
         with self._scope():
             self.model = build_classifier(vectorizer.vocabulary_size, len(label_names), task, self.spec, weights)
+            float32_outputs(self.model)
         self.vectorizer, self.label_names, self.task = vectorizer, label_names, task
 
     def _check_labels(self, summary, where):
@@ -252,6 +260,7 @@ class SentimentClassifier(App):
         checkpoint_dir=None,
         tensorboard_dir=None,
         backup_dir=None,
+        resume=False,
         callbacks=None,
         label_names=None,
         shuffle_buffer=10_000,
@@ -276,6 +285,9 @@ class SentimentClassifier(App):
             checkpoint_dir: save the whole app to `<checkpoint_dir>/best` on improvement.
             tensorboard_dir: write TensorBoard logs there.
             backup_dir: BackupAndRestore state; rerun the same fit after a crash to resume.
+            resume: train resumably even without `backup_dir` (the backup then goes to
+                `<checkpoint_dir>/backup`, or `rnnapps_backup/<kind>`); a rerun continues
+                at the last finished epoch with the optimizer state and the history.
             callbacks: extra Keras callbacks.
             label_names: names for integer labels / the label order.
             cache: cache vectorized examples in memory (True) or in this file path.
@@ -336,7 +348,7 @@ class SentimentClassifier(App):
         self._serve = None
         self._fit_model(
             train, validation, epochs, verbose, callbacks, sources,
-            checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
+            checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
             early_stopping_patience=early_stopping_patience,
         )
         return self

@@ -31,6 +31,7 @@ from rnnapps.export.translation import (
 from rnnapps.text import TextVectorizer, load_vocabulary, save_vocabulary
 from rnnapps.training import make_optimizer
 from rnnapps.training.bleu import BleuCallback, corpus_bleu
+from rnnapps.training.precision import float32_outputs
 
 TARGET_VOCABULARY_FILE = "target_vocabulary.json"
 DEFAULT_MAX_LENGTH = {"word": 50, "char": 200}
@@ -149,6 +150,8 @@ class Translator(App):
         optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
             optimizer_options: training settings (Adam, clipnorm 1.0 by default).
         strategy: a `tf.distribute.Strategy` to build and train under.
+        mixed_precision: None, "mixed_bfloat16" (CPUs, TPUs) or "mixed_float16" (GPUs):
+            compute in 16 bits with float32 weights; outputs stay float32.
 
     Example:
         >>> tr = Translator(attention="luong", units=256)                  # doctest: +SKIP
@@ -190,8 +193,9 @@ class Translator(App):
         clipvalue=None,
         optimizer_options=None,
         strategy=None,
+        mixed_precision=None,
     ):
-        super().__init__(strategy=strategy)
+        super().__init__(strategy=strategy, mixed_precision=mixed_precision)
         self.spec = Seq2SeqSpec(
             cell=cell, units=units, encoder_units=encoder_units, depth=depth,
             source_embedding_dim=source_embedding_dim, target_embedding_dim=target_embedding_dim,
@@ -250,7 +254,10 @@ class Translator(App):
 
     # -- configuration -------------------------------------------------------------
     def get_config(self):
-        return {**self.spec.to_dict(), **self.text_options, "replace_unknown": self.replace_unknown, **self.optimizer_options}
+        return {
+            **self.spec.to_dict(), **self.text_options, "replace_unknown": self.replace_unknown, **self.optimizer_options,
+            "mixed_precision": self.mixed_precision,
+        }
 
     def _make_vectorizer(self, vocabulary=None):
         options = self.text_options
@@ -284,6 +291,9 @@ class Translator(App):
     # -- saving (two vocabularies) ---------------------------------------------------
     def _save_extra(self, directory):
         save_vocabulary(self.target_vectorizer.get_vocabulary(), os.path.join(directory, TARGET_VOCABULARY_FILE))
+
+    def _vocabularies(self):
+        return [self.vectorizer.get_vocabulary(), self.target_vectorizer.get_vocabulary()]
 
     def _load_extra(self, path):
         self.target_vectorizer = self._make_target_vectorizer(load_vocabulary(os.path.join(path, TARGET_VOCABULARY_FILE)))
@@ -337,6 +347,7 @@ class Translator(App):
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
                 metrics=[MaskedTokenAccuracy(name="accuracy")],
             )
+            float32_outputs(self.models.train, self.models.decoder_step)
         self.model = self.models.train
         self._graphs = {}
 
@@ -366,6 +377,7 @@ class Translator(App):
         checkpoint_dir=None,
         tensorboard_dir=None,
         backup_dir=None,
+        resume=False,
         callbacks=None,
         shuffle_buffer=10_000,
         cache=True,
@@ -389,7 +401,7 @@ class Translator(App):
                 stopping (None: off); the best weights are restored.
             bleu_every: every N epochs, translate up to `bleu_samples` validation pairs
                 (greedy) and log their corpus BLEU as `val_bleu`.
-            checkpoint_dir, tensorboard_dir, backup_dir, callbacks: see `SentimentClassifier.fit`.
+            checkpoint_dir, tensorboard_dir, backup_dir, resume, callbacks: see `SentimentClassifier.fit`.
             cache: cache the vectorized pairs in memory (True) or in this file path.
             seed: shuffling seed.
             **source_options: for pairs files `source_column` (default 0),
@@ -464,7 +476,7 @@ class Translator(App):
         self._graphs = {}
         self._fit_model(
             train, validation, epochs, verbose, extra + list(callbacks or []), sources,
-            checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
+            checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
             early_stopping_patience=early_stopping_patience,
         )
         return self

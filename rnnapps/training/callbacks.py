@@ -6,6 +6,8 @@ import os
 import keras
 
 from rnnapps.errors import ConfigError
+from rnnapps.training.monitor import GradientNormMonitor
+from rnnapps.training.resume import EpochHistoryLog
 
 
 class SaveBestApp(keras.callbacks.Callback):
@@ -57,6 +59,8 @@ def default_callbacks(
     backup_dir=None,
     extra=None,
     verbose=1,
+    tensorboard_update_freq=1,
+    monitor_gradients=True,
 ):
     """The callbacks every app trains with, plus the user's own.
 
@@ -64,16 +68,23 @@ def default_callbacks(
       the best weights; `early_stopping_patience=None` turns it off.
     - `SaveBestApp` into `<checkpoint_dir>/best` when `checkpoint_dir` and `save_fn` are given.
     - `TerminateOnNaN`.
-    - `TensorBoard` into `tensorboard_dir` when given.
+    - `GradientNormMonitor` (unless `monitor_gradients=False`): keeps every step's
+      gradient norms and warns when they explode or collapse.
+    - `TensorBoard` into `tensorboard_dir` when given, writing the batch logs (this
+      step's gradient norms, running loss) every `tensorboard_update_freq` steps
+      ("epoch": epoch logs only).
     - `BackupAndRestore` into `backup_dir` when given: rerunning the same fit after a
-      crash resumes at the last finished epoch, optimizer state included.
+      crash resumes at the last finished epoch, optimizer state included; followed by
+      `EpochHistoryLog`, which keeps the history of the interrupted epochs.
 
     Example:
         >>> [type(c).__name__ for c in default_callbacks(True)]
-        ['TerminateOnNaN', 'EarlyStopping']
+        ['TerminateOnNaN', 'GradientNormMonitor', 'EarlyStopping']
     """
     monitor = "val_loss" if has_validation else "loss"
     callbacks = [keras.callbacks.TerminateOnNaN()]
+    if monitor_gradients:
+        callbacks.append(GradientNormMonitor())
     if early_stopping_patience is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -86,8 +97,9 @@ def default_callbacks(
     if checkpoint_dir is not None and save_fn is not None:
         callbacks.append(SaveBestApp(save_fn, os.path.join(checkpoint_dir, "best"), monitor=monitor))
     if tensorboard_dir is not None:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=tensorboard_dir))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=tensorboard_dir, update_freq=tensorboard_update_freq))
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=backup_dir))
+        callbacks.append(EpochHistoryLog(backup_dir))
     callbacks.extend(extra or [])
     return callbacks

@@ -1,27 +1,122 @@
-"""`GradNormModel`: a functional model whose `fit` logs the pre-clip global gradient norm."""
+"""`GradNormModel`: a functional model whose `fit` logs global and per-layer gradient norms.
+
+Logged keys (pre-clip L2 norms, mixed-precision loss scale undone):
+
+    grad_norm            the global norm over all trainable variables
+    grad_norm/<layer>    the norm over one top-level layer's variables (nested models
+                         such as a StatefulTrainer's forward model are looked into)
+
+Per batch (`on_train_batch_end` logs, TensorBoard with `update_freq`) they are the
+norms of *that* step; per epoch (History, `on_epoch_end`) the mean over the epoch.
+`GradientNormMonitor` (rnnapps.training.monitor) records the per-step values.
+"""
 
 import keras
 import tensorflow as tf
 
+GRAD_NORM = "grad_norm"
 
-class GradNormTrainStep:
-    """Mixin for `keras.Model` subclasses: `fit` logs the pre-clip global gradient norm.
 
-    The subclass must call `_init_grad_norm()` in its `__init__`.
+def layer_groups(model):
+    """`{variable id: layer name}` for the trainable variables of `model`'s layers.
+
+    Nested models (a model used as a layer) are looked into, so a wrapper such as the
+    StatefulTrainer reports the same layer names as the model it wraps.
+
+    Example:
+        >>> inputs = keras.Input((3,))
+        >>> model = keras.Model(inputs, keras.layers.Dense(1, name="out")(inputs))
+        >>> sorted(set(layer_groups(model).values()))
+        ['out']
+    """
+    names = {}
+
+    def visit(layer):
+        sublayers = getattr(layer, "layers", None)
+        if isinstance(layer, keras.Model) and sublayers:
+            for sublayer in sublayers:
+                visit(sublayer)
+            return
+        for variable in layer.trainable_variables:
+            names.setdefault(id(variable), layer.name)
+
+    for layer in getattr(model, "layers", []):
+        visit(layer)
+    return names
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class GradientNormMean(keras.metrics.Metric):
+    """Epoch means of a vector of gradient norms, reported as one log key per entry.
+
+    Args:
+        keys: the log key of each entry (e.g. ["grad_norm", "grad_norm/embedding"]).
+
+    Example:
+        >>> metric = GradientNormMean(["grad_norm", "grad_norm/dense"])
+        >>> metric.update_state([2.0, 1.0]); metric.update_state([4.0, 3.0])
+        >>> {k: float(v) for k, v in metric.result().items()}
+        {'grad_norm': 3.0, 'grad_norm/dense': 2.0}
     """
 
-    def _init_grad_norm(self):
-        self.grad_norm_tracker = keras.metrics.Mean(name="grad_norm")
+    def __init__(self, keys=(GRAD_NORM,), name="gradient_norms", dtype="float32"):
+        super().__init__(name=name, dtype=dtype)
+        self.keys = list(keys)
+        self.total = self.add_variable(shape=(len(self.keys),), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
-    # The tracker is kept out of `self.metrics` so validation logs get no meaningless
-    # `val_grad_norm`; it is reset with the other metrics at every epoch start instead.
+    def update_state(self, norms):
+        norms = tf.cast(tf.convert_to_tensor(norms), self.dtype)
+        self.total.assign_add(norms)
+        self.count.assign_add(tf.constant(1.0, self.dtype))
+
+    def result(self):
+        means = tf.math.divide_no_nan(tf.convert_to_tensor(self.total), tf.convert_to_tensor(self.count))
+        return {key: means[i] for i, key in enumerate(self.keys)}
+
+    def get_config(self):
+        return {"keys": self.keys, "name": self.name, "dtype": self.dtype}
+
+
+class GradNormTrainStep:
+    """Mixin for `keras.Model` subclasses: `fit` logs global and per-layer gradient norms.
+
+    The subclass must call `_init_grad_norm()` at the end of its `__init__` (once its
+    layers exist). `per_layer=False` logs only the global norm.
+    """
+
+    def _init_grad_norm(self, per_layer=True):
+        self._grad_layer_of = layer_groups(self) if per_layer else {}
+        layers = sorted(set(self._grad_layer_of.values()))
+        self._grad_layers = layers
+        self.grad_norm_tracker = GradientNormMean([GRAD_NORM] + [f"{GRAD_NORM}/{name}" for name in layers])
+
     @property
-    def metrics(self):
-        return [metric for metric in super().metrics if metric is not self.grad_norm_tracker]
+    def grad_norm_keys(self):
+        """The log keys this model adds to the training logs."""
+        return list(self.grad_norm_tracker.keys)
 
-    def reset_metrics(self):
-        super().reset_metrics()
-        self.grad_norm_tracker.reset_state()
+    def _gradient_norms(self, gradients, variables):
+        """`[global, per layer...]` norms of one step's (scaled) gradients, float32."""
+        squares = {name: [] for name in self._grad_layers}
+        every = []
+        for gradient, variable in zip(gradients, variables):
+            if gradient is None:
+                continue
+            if isinstance(gradient, tf.IndexedSlices):
+                # Embeddings: rows of the looked-up ids, repeated ids in separate rows; the
+                # dense gradient adds those up, so sum per id before squaring (exact, and
+                # far cheaper than densifying a vocabulary-sized matrix).
+                unique, position = tf.unique(gradient.indices)
+                gradient = tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(unique)[0])
+            square = tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)))
+            every.append(square)
+            name = self._grad_layer_of.get(id(variable))
+            if name is not None:
+                squares[name].append(square)
+        total = tf.add_n(every) if every else tf.constant(0.0)
+        per_layer = [tf.add_n(parts) if parts else tf.constant(0.0) for parts in squares.values()]
+        return tf.sqrt(tf.stack([total] + per_layer))
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -37,35 +132,54 @@ class GradNormTrainStep:
             scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
-        # A loss-scaling optimizer (mixed precision) scales the gradients: undo it for the log.
+        measured = gradients
+        context = tf.distribute.get_replica_context()
+        if replicas > 1 and context is not None:
+            # The step's gradient is the sum of the replicas' (the optimizer all-reduces
+            # them too); the norm of a sum is not a function of the replicas' norms, so
+            # measuring it exactly costs one extra all-reduce per step.
+            present = [g for g in gradients if g is not None]
+            reduced = iter(context.all_reduce(tf.distribute.ReduceOp.SUM, present))
+            measured = [None if g is None else next(reduced) for g in gradients]
+        norms = self._gradient_norms(measured, variables)
+        # A loss-scaling optimizer (mixed_float16) scales the gradients: undo it for the log.
         scale = getattr(self.optimizer, "dynamic_scale", None)
-        norm = tf.linalg.global_norm([g for g in gradients if g is not None])
         if scale is not None:
-            norm = norm / tf.cast(scale, norm.dtype)
-        self.grad_norm_tracker.update_state(norm)
+            norms = norms / tf.cast(scale, norms.dtype)
+        self.grad_norm_tracker.update_state(norms)
         self.optimizer.apply(gradients, variables)
         logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-        logs["grad_norm"] = self.grad_norm_tracker.result()
+        # Per batch: this step's norms. The key set equals the metrics' keys, so Keras
+        # takes the epoch logs from the metrics: the epoch means.
+        for index, key in enumerate(self.grad_norm_tracker.keys):
+            logs[key] = norms[index]
         return logs
+
+    def test_step(self, data):
+        # The tracker is one of `self.metrics` (so epoch logs get its means) but has no
+        # meaning on validation data: no `val_grad_norm`.
+        logs = super().test_step(data)
+        return {key: value for key, value in logs.items() if not key.startswith(GRAD_NORM)}
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")
 class GradNormModel(GradNormTrainStep, keras.Model):
-    """A functional `keras.Model` that adds `grad_norm` to the fit logs.
+    """A functional `keras.Model` that adds gradient norms to the fit logs.
 
-    Callbacks cannot see gradients, so the norm is measured inside `train_step`: the
-    global L2 norm of all gradients *before* the optimizer clips them, averaged over
-    the epoch like any metric. Watching it is how exploding (spikes) and vanishing
-    (collapse towards 0) gradients show up in practice. Saved and reloaded through
-    `.keras` like any functional model.
+    Callbacks cannot see gradients, so the norms are measured inside `train_step`:
+    the global L2 norm of all gradients (`grad_norm`) and one per layer
+    (`grad_norm/<layer>`), *before* the optimizer clips them. The batch logs hold the
+    norms of that step, the epoch logs their mean over the epoch. Watching them is how
+    exploding (spikes) and vanishing (collapse towards 0, layer by layer) gradients
+    show up in practice. Saved and reloaded through `.keras` like any functional model.
 
     Example:
         >>> inputs = keras.Input((3,))
-        >>> model = GradNormModel(inputs, keras.layers.Dense(1)(inputs))
+        >>> model = GradNormModel(inputs, keras.layers.Dense(1, name="out")(inputs))
         >>> model.compile("adam", "mse")
         >>> history = model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)  # doctest: +SKIP
-        >>> "grad_norm" in history.history                                    # doctest: +SKIP
-        True
+        >>> sorted(k for k in history.history if k.startswith("grad_norm"))  # doctest: +SKIP
+        ['grad_norm', 'grad_norm/out']
     """
 
     # The signature must match `Functional.__init__` exactly: Keras then saves the

@@ -39,6 +39,9 @@ class StatefulTrainer(GradNormTrainStep, keras.Model):
             for i, size in enumerate(state_sizes)
         ]
         self._init_grad_norm()
+        # Its layers (the functional forward model) and carried states exist already;
+        # saying so lets BackupAndRestore load a backup before the first batch.
+        self.built = True
 
     def reset_carried_states(self):
         for variable in self.carried:
@@ -50,5 +53,7 @@ class StatefulTrainer(GradNormTrainStep, keras.Model):
         states = [tf.stop_gradient(variable) * keep for variable in self.carried]
         outputs = self.forward([ids] + states, training=training)
         for variable, state in zip(self.carried, outputs[1:]):
-            variable.assign(tf.stop_gradient(state))
+            # Under a mixed-precision policy the states come out in the compute dtype;
+            # the carried copies stay float32.
+            variable.assign(tf.cast(tf.stop_gradient(state), variable.dtype))
         return outputs[0]

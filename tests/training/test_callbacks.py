@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rnnapps.errors import ConfigError
-from rnnapps.training import SaveBestApp, default_callbacks
+from rnnapps.training import GradientNormMonitor, SaveBestApp, default_callbacks
+from rnnapps.training.resume import EpochHistoryLog
 
 
 def of_type(callbacks, kind):
@@ -20,15 +21,15 @@ def of_type(callbacks, kind):
 @pytest.mark.parametrize("has_validation, monitor", [(True, "val_loss"), (False, "loss")])
 def test_early_stopping_restores_best_weights_on_the_right_key(has_validation, monitor):
     callbacks = default_callbacks(has_validation, early_stopping_patience=5)
-    assert [type(c) for c in callbacks] == [keras.callbacks.TerminateOnNaN, keras.callbacks.EarlyStopping]
-    stopping = callbacks[1]
+    assert [type(c) for c in callbacks] == [keras.callbacks.TerminateOnNaN, GradientNormMonitor, keras.callbacks.EarlyStopping]
+    stopping = callbacks[2]
     assert stopping.monitor == monitor
     assert stopping.restore_best_weights is True
     assert stopping.patience == 5
 
 
 def test_early_stopping_can_be_turned_off():
-    callbacks = default_callbacks(True, early_stopping_patience=None)
+    callbacks = default_callbacks(True, early_stopping_patience=None, monitor_gradients=False)
     assert [type(c) for c in callbacks] == [keras.callbacks.TerminateOnNaN]
 
 
@@ -45,6 +46,10 @@ def test_optional_callbacks_when_directories_are_given(tmp_path):
     )
     assert of_type(callbacks, keras.callbacks.TensorBoard).log_dir == str(tmp_path / "tb")
     assert of_type(callbacks, keras.callbacks.BackupAndRestore).backup_dir == str(tmp_path / "backup")
+    assert of_type(callbacks, keras.callbacks.TensorBoard).update_freq == 1  # per-step gradient norms
+    # The history log must come after BackupAndRestore: it reads the epoch the backup resumes at.
+    kinds = [type(c) for c in callbacks]
+    assert kinds.index(EpochHistoryLog) == kinds.index(keras.callbacks.BackupAndRestore) + 1
     saver = of_type(callbacks, SaveBestApp)
     assert saver.directory == os.path.join(str(tmp_path / "checkpoints"), "best")
     assert saver.monitor == "loss" and saver.save_fn == saved.append
@@ -54,7 +59,7 @@ def test_optional_callbacks_when_directories_are_given(tmp_path):
 def test_no_optional_callbacks_without_directories():
     callbacks = default_callbacks(True, save_fn=lambda path: None)
     kinds = {type(c) for c in callbacks}
-    assert not kinds & {SaveBestApp, keras.callbacks.TensorBoard, keras.callbacks.BackupAndRestore}
+    assert not kinds & {SaveBestApp, keras.callbacks.TensorBoard, keras.callbacks.BackupAndRestore, EpochHistoryLog}
 
 
 def test_checkpoint_needs_a_save_function(tmp_path):
