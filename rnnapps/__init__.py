@@ -24,6 +24,7 @@ from rnnapps.errors import (  # noqa: F401  (light: no TensorFlow import)
 _LAZY = {
     "SentimentClassifier": "rnnapps.apps.sentiment",
     "TextGenerator": "rnnapps.apps.generator",
+    "PoetryGenerator": "rnnapps.apps.poetry",
     "Translator": "rnnapps.apps.translator",
     "load": "rnnapps.apps.base",
 }

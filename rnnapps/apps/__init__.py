@@ -2,10 +2,11 @@
 
 from rnnapps.apps.base import App, load
 from rnnapps.apps.generator import PerplexityReport, TextGenerator
+from rnnapps.apps.poetry import PoetryGenerator, PoetryReport
 from rnnapps.apps.sentiment import ClassifierPredictions, SentimentClassifier
 from rnnapps.apps.translator import Translation, TranslationReport, Translator
 
 __all__ = [
-    "App", "ClassifierPredictions", "PerplexityReport", "SentimentClassifier", "TextGenerator", "Translation",
+    "App", "ClassifierPredictions", "PerplexityReport", "PoetryGenerator", "PoetryReport", "SentimentClassifier", "TextGenerator", "Translation",
     "TranslationReport", "Translator", "load",
 ]

@@ -1,0 +1,525 @@
+"""`PoetryGenerator`: classical Chinese poems from a char-level recurrent LM, exactly in form."""
+
+import dataclasses
+import random
+
+import numpy as np
+import tensorflow as tf
+
+from rnnapps.apps.base import App, register_app
+from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
+from rnnapps.data.poem_batches import END, REQUIRED_TOKENS, START, poem_batches, scan_poems
+from rnnapps.data.poems import FORMS, canonical_form, is_valid_poem, poem_form, poem_source
+from rnnapps.decoding import check_sampling_options
+from rnnapps.decoding.poetry import PoemTables
+from rnnapps.errors import ConfigError, DataError
+from rnnapps.export import export_serving
+from rnnapps.export.poetry import MAX_FREE_TOKENS, poem_serving_fn, poem_signature
+from rnnapps.text import TextVectorizer
+from rnnapps.text.chinese import INSTALL_HINT, is_hanzi, rhyme_group_ids
+from rnnapps.training.lm_callbacks import PerplexityLogger, perplexity_figures
+
+MAX_MOOD_CHARS = 200
+MAX_POEMS = 10_000
+_LINE_MARKS = "，。？！；、,.?!;"
+
+
+@dataclasses.dataclass
+class PoetryReport:
+    """Held-out perplexity and form validity of sampled poems.
+
+    Attributes:
+        perplexity: exp(mean NLL per character) over the held-out poems (their
+            characters and end markers; titles only prime).
+        bits_per_char: the same NLL in bits.
+        num_poems, num_tokens: held-out poems and scored tokens.
+        form: the form the samples were asked for.
+        num_samples: poems sampled each way.
+        constrained_validity: share of poems sampled with the form constraints that
+            are exactly of `form` (1.0 unless something is broken).
+        free_validity: share of poems sampled without constraints that happen to be
+            exactly of `form`.
+        free_any_form_validity: share of those that are exactly of any regular form.
+    """
+
+    perplexity: float
+    bits_per_char: float
+    num_poems: int
+    num_tokens: int
+    form: str
+    num_samples: int
+    constrained_validity: float
+    free_validity: float
+    free_any_form_validity: float
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def __str__(self):
+        return (
+            f"perplexity {self.perplexity:.2f} ({self.bits_per_char:.3f} bits/char) over {self.num_poems} poems "
+            f"({self.num_tokens} chars); {self.form} validity of {self.num_samples} samples: "
+            f"{self.constrained_validity:.0%} constrained, {self.free_validity:.0%} unconstrained "
+            f"({self.free_any_form_validity:.0%} of any regular form)"
+        )
+
+
+@register_app
+class PoetryGenerator(App):
+    """Writes classical Chinese poems: exact forms, acrostics, first lines, rhyme.
+
+    A char-level recurrent language model (`rnnapps.builders.build_language_model`)
+    trained on whole poems; generation runs one in-graph sampling loop whose logit
+    masks (`rnnapps.decoding.poetry`) make every poem exactly of the asked form.
+
+    Args:
+        cell, units, depth, embedding_dim, dropout, recurrent_dropout, connection,
+            tie_embeddings, output_dropout: the model (see `LanguageModelSpec`);
+            default a 2-layer LSTM(256) over 256-wide embeddings.
+        titles: train with each poem's title before it, so a `mood` (a title-like
+            text) can prime generation.
+        max_vocab: keep the most frequent characters only (default all); the rest
+            become `<unk>`, which is never generated.
+        min_count: characters seen fewer times become `<unk>`.
+        optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
+            optimizer_options: training settings (Adam, clipnorm 1.0).
+        strategy: optional `tf.distribute.Strategy`.
+
+    Example:
+        >>> poet = PoetryGenerator()                                   # doctest: +SKIP
+        >>> poet.fit("chinese-poetry/json/poet.tang.*.json")          # doctest: +SKIP
+        >>> print(poet.generate(form="qijue", acrostic="春眠不觉"))     # doctest: +SKIP
+    """
+
+    kind = "poetry"
+
+    def __init__(
+        self,
+        cell="lstm",
+        units=256,
+        depth=2,
+        embedding_dim=256,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        connection=None,
+        tie_embeddings=False,
+        output_dropout=0.0,
+        titles=True,
+        max_vocab=None,
+        min_count=1,
+        optimizer="adam",
+        learning_rate=2e-3,
+        clipnorm=1.0,
+        global_clipnorm=None,
+        clipvalue=None,
+        optimizer_options=None,
+        strategy=None,
+    ):
+        super().__init__(strategy=strategy)
+        self.spec = LanguageModelSpec(
+            embedding_dim=embedding_dim, cell=cell, units=units, depth=depth, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, connection=connection, tie_embeddings=tie_embeddings,
+            output_dropout=output_dropout, optimizer=optimizer, learning_rate=learning_rate,
+            clipnorm=clipnorm, global_clipnorm=global_clipnorm, clipvalue=clipvalue,
+            optimizer_options=optimizer_options,
+        )
+        if max_vocab is not None and int(max_vocab) < 1:
+            raise ConfigError(f"max_vocab must be >= 1 or None, got {max_vocab}")
+        if int(min_count) < 1:
+            raise ConfigError(f"min_count must be >= 1, got {min_count}")
+        self.titles = bool(titles)
+        self.max_vocab = None if max_vocab is None else int(max_vocab)
+        self.min_count = int(min_count)
+        self.models = None
+        self.form_counts = {}
+        self._serve = None
+        self._poem_tables = None
+
+    @classmethod
+    def from_vocabulary(cls, characters, **options):
+        """An untrained poet over the given characters (tests, demos, warm starts).
+
+        Example:
+            >>> poet = PoetryGenerator.from_vocabulary("春夏秋冬山水花月", units=8, depth=1, embedding_dim=8)  # doctest: +SKIP
+            >>> len(poet.generate(form="wujue", seed=0))                                                      # doctest: +SKIP
+            24
+        """
+        poet = cls(**options)
+        rest = [c for c in dict.fromkeys(characters) if c not in REQUIRED_TOKENS]
+        poet.vectorizer = poet._make_vectorizer(list(REQUIRED_TOKENS) + rest)
+        poet._build_models()
+        return poet
+
+    # -- configuration ---------------------------------------------------------------
+    def get_config(self):
+        config = {"titles": self.titles, "max_vocab": self.max_vocab, "min_count": self.min_count}
+        config.update(dataclasses.asdict(self.spec))
+        return config
+
+    def _make_vectorizer(self, vocabulary=None):
+        return TextVectorizer(vocabulary=vocabulary, level="char", lowercase=False)
+
+    def _get_state(self):
+        return {"form_counts": self.form_counts}
+
+    def _set_state(self, state):
+        self.form_counts = dict(state.get("form_counts", {}))
+
+    def _after_load(self):
+        loaded = self.model
+        self._build_models()
+        self.models.train.set_weights(loaded.get_weights())
+
+    def _build_models(self):
+        vocabulary = self.vectorizer.get_vocabulary()
+        missing = [t for t in REQUIRED_TOKENS if t not in vocabulary]
+        if missing or not any(is_hanzi(t) for t in vocabulary):
+            raise DataError("a poetry vocabulary needs the markers, '，', '。' and at least one Han character")
+        with self._scope():
+            self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
+        self.model = self.models.train
+        self._serve = None
+        self._poem_tables = None
+
+    @property
+    def main_form(self):
+        """The most common regular form of the training poems ("free" if none)."""
+        regular = {f: n for f, n in self.form_counts.items() if f in FORMS}
+        return max(sorted(regular), key=regular.get) if regular else "free"
+
+    # -- training --------------------------------------------------------------------
+    def fit(
+        self,
+        data,
+        *,
+        validation_data=None,
+        validation_split=0.05,
+        form=None,
+        author=None,
+        max_length=None,
+        epochs=10,
+        batch_size=64,
+        early_stopping_patience=3,
+        checkpoint_dir=None,
+        tensorboard_dir=None,
+        backup_dir=None,
+        callbacks=None,
+        shuffle_buffer=10_000,
+        seed=None,
+        verbose="auto",
+    ):
+        """Trains on a poem corpus, each poem one sequence; calling it again continues.
+
+        Args:
+            data: chinese-poetry JSON files (a glob such as "poet.tang.*.json"), a
+                `tang.npz`, a text file (one poem per line, optionally `title<TAB>poem`
+                or `title:poem`), a list of them, or a list of poem strings/`Poem`s.
+            validation_data: held-out poems in the same forms; otherwise
+                `validation_split` of the poems (by a hash of the text) is held out.
+            form: keep only poems of this form ("wujue", "qijue", "wulv", "qilv",
+                "free", or a list).
+            author: keep only poems by this author (or a list).
+            max_length: keep only poems of at most this many characters.
+            epochs, batch_size, early_stopping_patience, checkpoint_dir,
+                tensorboard_dir, backup_dir, callbacks, seed, verbose: as for
+                `TextGenerator.fit`.
+
+        Returns:
+            self, with the Keras `History` in `self.history`.
+
+        Raises:
+            DataError: an empty corpus, no poem matching the filters, unreadable files.
+        """
+        if int(batch_size) < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if validation_split and not 0.0 < float(validation_split) < 1.0:
+            raise ConfigError(f"validation_split must be in [0, 1), got {validation_split}")
+        verbose_flag = verbose not in (0, False)
+        source = poem_source(data, form=form, author=author, max_length=max_length)
+        filters = source.describe_filters()
+        validation_source = None
+        if validation_data is not None:
+            validation_source = poem_source(validation_data, form=form, author=author, max_length=max_length)
+            train_source = source
+        elif validation_split:
+            train_source, validation_source = source.split(float(validation_split))
+        else:
+            train_source = source
+        if self.vectorizer is None:
+            self.vectorizer = self._make_vectorizer()
+            stats = scan_poems(train_source, self.vectorizer, self.titles, self.max_vocab, self.min_count, filters)
+            self.vectorizer.set_vocabulary(stats.vocabulary)
+            self._build_models()
+        else:
+            stats = scan_poems(train_source, filters=filters)
+        self.form_counts = stats.forms
+        forms = ", ".join(f"{f} {n}" for f, n in sorted(stats.forms.items(), key=lambda item: -item[1]))
+        self._say(verbose_flag, f"poems: {stats.num_poems:,} ({forms}), {stats.num_chars:,} characters; vocabulary {self.vectorizer.vocabulary_size:,} ids")
+        validation = None
+        if validation_source is not None:
+            try:
+                scan_poems(validation_source, filters=filters)
+                validation, _ = poem_batches(validation_source, self.vectorizer, batch_size, self.titles)
+            except DataError:
+                if validation_data is not None:
+                    raise
+                self._say(verbose_flag, "no poem fell into the validation split: training without validation data")
+        train, reader = poem_batches(
+            train_source, self.vectorizer, batch_size, self.titles, shuffle=True, shuffle_buffer=shuffle_buffer, seed=seed
+        )
+        self._serve = None
+        self._fit_model(
+            train, validation, epochs, verbose, [PerplexityLogger()] + list(callbacks or []), [reader],
+            checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
+            early_stopping_patience=early_stopping_patience,
+        )
+        return self
+
+    # -- generation ------------------------------------------------------------------
+    def _tables(self, need_rhyme=False):
+        """`PoemTables` of the vocabulary; rhyme groups when pypinyin is installed."""
+        if self._poem_tables is None or (need_rhyme and not self._poem_tables.has_rhymes):
+            tokens = ["", "[UNK]"] + self.vectorizer.get_vocabulary()
+            try:
+                groups = rhyme_group_ids(tokens)
+            except ConfigError:
+                if need_rhyme:
+                    raise
+                groups = None
+            self._poem_tables = PoemTables.from_tokens(tokens, groups, start=START, end=END)
+            self._serve = None
+        return self._poem_tables
+
+    def _serving(self, need_rhyme=False):
+        tables = self._tables(need_rhyme)
+        if self._serve is None:
+            serve = poem_serving_fn(self.vectorizer, self.models, tables)
+            self._serve = tf.function(serve, input_signature=poem_signature(), reduce_retracing=True)
+        return self._serve
+
+    def generate(
+        self, form=None, acrostic=None, first_line=None, mood=None, rhyme=False, no_repeat=False,
+        temperature=0.8, top_k=0, seed=None, num_poems=1,
+    ):
+        """Writes poems that are exactly of `form`, in one in-graph sampling loop.
+
+        Args:
+            form: "wujue" (4 x 5), "qijue" (4 x 7), "wulv" (8 x 5), "qilv" (8 x 7),
+                "free" (the model decides; up to 200 characters), or 五绝/七绝/五律/七律;
+                default: the most common form of the training poems.
+            acrostic: each line starts with the next of these characters (at most one
+                per line; fixed forms only).
+            first_line: the poem's first line, kept as given (its characters; a
+                trailing "，" may be included). In the free form, the poem's opening.
+            mood: a title-like text that primes the model and does not appear in
+                the poem (characters the model does not know are read as `<unk>`).
+            rhyme: even lines end on characters of one rhyme group (needs pypinyin).
+            no_repeat: no Han character twice in a poem.
+            temperature: 0 = greedy; lower is safer, higher more varied.
+            top_k: sample among the k most likely allowed characters (0 = off).
+            seed: an int reproduces the poems exactly; None draws a fresh one.
+            num_poems: poems per request row.
+            acrostic, first_line and mood may also be lists (one poem each, equal
+            lengths or length 1).
+
+        Returns:
+            a poem string (lines with "，"/"。", no line breaks), or a list of them
+            when a list was given or `num_poems > 1`.
+
+        Raises:
+            ConfigError: unknown form, an acrostic longer than the poem, characters
+                the model does not know, a first line of the wrong length, rhyme in
+                the free form or without pypinyin, bad sampling options.
+
+        Example:
+            >>> poet.generate(form="qijue", acrostic="春眠不觉", rhyme=True, seed=1)  # doctest: +SKIP
+        """
+        self._require_fitted("generate")
+        form = canonical_form(form if form is not None else self.main_form)
+        lines, chars = FORMS.get(form, (0, 0))
+        check_sampling_options(0, temperature, top_k, 1.0, self.vectorizer.vocabulary_size)
+        if isinstance(num_poems, bool) or not isinstance(num_poems, (int, np.integer)) or not 1 <= num_poems <= MAX_POEMS:
+            raise ConfigError(f"num_poems must be an integer in [1, {MAX_POEMS}], got {num_poems!r}")
+        if rhyme and form == "free":
+            raise ConfigError("rhyme needs a fixed form (wujue, qijue, wulv or qilv), not the free form")
+        rows = _rows({"acrostic": acrostic, "first_line": first_line, "mood": mood})
+        known = set(self.vectorizer.get_vocabulary()) - {START, END}
+        for row in rows:
+            row["acrostic"] = self._check_acrostic(row["acrostic"], form, lines, known)
+            row["first_line"] = self._check_first_line(row["first_line"], form, chars, known)
+            if row["acrostic"] and row["first_line"] and row["acrostic"][0] != row["first_line"][0]:
+                raise ConfigError(f"the acrostic starts with {row['acrostic'][0]!r} but the first line with {row['first_line'][0]!r}")
+            if len(row["mood"]) > MAX_MOOD_CHARS:
+                raise ConfigError(f"mood must be at most {MAX_MOOD_CHARS} characters, got {len(row['mood'])}")
+        batch = [row for row in rows for _ in range(int(num_poems))]
+        serve = self._serving(need_rhyme=bool(rhyme))
+        outputs = serve(
+            form=tf.constant(form),
+            acrostic=tf.constant([r["acrostic"] for r in batch], tf.string),
+            first_line=tf.constant([r["first_line"] for r in batch], tf.string),
+            mood=tf.constant([r["mood"] for r in batch], tf.string),
+            rhyme=tf.constant(bool(rhyme)),
+            no_repeat=tf.constant(bool(no_repeat)),
+            temperature=tf.constant(float(temperature), tf.float32),
+            top_k=tf.constant(int(top_k), tf.int32),
+            seed=tf.constant(random.randrange(2**31) if seed is None else int(seed), tf.int64),
+        )
+        poems = [p.decode("utf-8") for p in outputs["poem"].numpy()]
+        single = num_poems == 1 and not any(isinstance(v, (list, tuple)) for v in (acrostic, first_line, mood))
+        return poems[0] if single else poems
+
+    def _check_acrostic(self, acrostic, form, lines, known):
+        acrostic = "".join(acrostic.split())
+        if not acrostic:
+            return ""
+        if form == "free":
+            raise ConfigError("an acrostic needs a fixed form (wujue, qijue, wulv or qilv): the free form has no set lines")
+        if len(acrostic) > lines:
+            raise ConfigError(f"the acrostic {acrostic!r} has {len(acrostic)} characters but a {form} has only {lines} lines")
+        _require_known(acrostic, known, "acrostic")
+        return acrostic
+
+    def _check_first_line(self, first_line, form, chars, known):
+        first_line = "".join(first_line.split())
+        if form != "free":
+            first_line = first_line.rstrip(_LINE_MARKS)
+            if not first_line:
+                return ""
+            if len(first_line) != chars or not all(is_hanzi(c) for c in first_line):
+                raise ConfigError(f"the first line of a {form} must be {chars} Han characters, got {first_line!r}")
+        if len(first_line) > MAX_FREE_TOKENS:
+            raise ConfigError(f"the first line must be at most {MAX_FREE_TOKENS} characters, got {len(first_line)}")
+        _require_known(first_line, known, "first line")
+        return first_line
+
+    # -- evaluation ------------------------------------------------------------------
+    def evaluate(self, data, form=None, num_samples=100, temperature=1.0, seed=0, batch_size=64):
+        """Character perplexity on held-out poems and the form validity of sampled poems.
+
+        Args:
+            data: held-out poems (any form `fit` accepts).
+            form: the form to sample (default: the most common regular form of the
+                training poems; "wujue" if there was none).
+            num_samples: poems sampled with and without the form constraints.
+            temperature, seed: sampling settings of those poems.
+            batch_size: poems scored per step.
+
+        Returns:
+            a `PoetryReport`.
+
+        Example:
+            >>> print(poet.evaluate("held_out.json"))  # doctest: +SKIP
+        """
+        self._require_fitted("evaluate")
+        form = canonical_form(form if form is not None else (self.main_form if self.main_form != "free" else "wujue"))
+        if form == "free":
+            raise ConfigError("evaluate needs a fixed form to measure validity against")
+        if int(num_samples) < 1:
+            raise ConfigError(f"num_samples must be >= 1, got {num_samples}")
+        source = poem_source(data)
+        stats = scan_poems(source)
+        batches, reader = poem_batches(source, self.vectorizer, batch_size, self.titles)
+        score = tf.function(self._batch_nll, reduce_retracing=True)
+        total, count = 0.0, 0
+        with reader.reading():
+            for inputs, targets in batches:
+                nll, tokens = score(inputs, targets)
+                total += float(nll)
+                count += int(tokens)
+        mean = total / max(1, count)
+        perplexity, bits = perplexity_figures(mean)
+        constrained = self.generate(form=form, temperature=temperature, seed=seed, num_poems=int(num_samples))
+        free = self.generate(form="free", temperature=temperature, seed=seed, num_poems=int(num_samples))
+        return PoetryReport(
+            perplexity=perplexity,
+            bits_per_char=bits,
+            num_poems=stats.num_poems,
+            num_tokens=count,
+            form=form,
+            num_samples=int(num_samples),
+            constrained_validity=sum(is_valid_poem(p, form) for p in constrained) / len(constrained),
+            free_validity=sum(is_valid_poem(p, form) for p in free) / len(free),
+            free_any_form_validity=sum(poem_form(p, strict=True) is not None for p in free) / len(free),
+        )
+
+    def _batch_nll(self, inputs, targets):
+        logits = self.models.train(inputs, training=False)
+        real = targets > 0
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+        return tf.reduce_sum(tf.where(real, losses, 0.0)), tf.reduce_sum(tf.cast(real, tf.int64))
+
+    # -- export ----------------------------------------------------------------------
+    def export(self, base_dir="saved_models", name=None):
+        """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
+
+        Endpoints (core TF ops only; the constrained sampling loop runs in the graph):
+        - `serving_default(prompt: string[None])`: a free-form poem opening with each
+          prompt (temperature 0.8, seed 0).
+        - `generate(form: string[], acrostic, first_line, mood: string[None],
+          rhyme: bool[], no_repeat: bool[], temperature: float32[], top_k: int32[],
+          seed: int64[])`: one poem per row of acrostic/first_line/mood.
+        Both return `poem: string[None]` and `token_ids: int32[None, None]`. Rhyme
+        works when pypinyin is installed at export time.
+
+        Example:
+            >>> poet.export("saved_models", "poetry")  # doctest: +SKIP
+        """
+        self._require_fitted("export")
+        tables = self._tables()
+        serve = poem_serving_fn(self.vectorizer, self.models, tables)
+
+        def serving_default(prompt):
+            empty = tf.fill(tf.shape(prompt), "")
+            return serve(
+                tf.constant("free"), empty, prompt, empty, tf.constant(False), tf.constant(False),
+                tf.constant(0.8), tf.constant(0, tf.int32), tf.constant(0, tf.int64),
+            )
+
+        metadata = {
+            "app": type(self).__name__,
+            "config": self.get_config(),
+            "rhyme": tables.has_rhymes,
+            "signatures": {
+                "serving_default": {"inputs": {"prompt": "string[None]"}},
+                "generate": {"inputs": {spec.name: f"{spec.dtype.name}{list(spec.shape)}" for spec in poem_signature()}},
+                "outputs": {"poem": "string[None]", "token_ids": "int32[None, None]"},
+            },
+        }
+        return export_serving(
+            [
+                ("serving_default", serving_default, [tf.TensorSpec([None], tf.string, name="prompt")]),
+                ("generate", serve, poem_signature()),
+            ],
+            [self.models.train, self.models.prefill, self.models.step, self.vectorizer],
+            base_dir,
+            name or self.kind,
+            metadata=metadata,
+        )
+
+
+def _rows(fields):
+    """Per-poem dicts of the request fields (str or list; lists of length 1 broadcast)."""
+    lengths = {}
+    for name, value in fields.items():
+        if isinstance(value, (list, tuple)):
+            lengths[name] = len(value)
+    size = max(lengths.values(), default=1)
+    if any(n not in (1, size) for n in lengths.values()) or size == 0:
+        raise ConfigError(f"list arguments must have equal lengths (>= 1), got {lengths}")
+    rows = [{} for _ in range(size)]
+    for name, value in fields.items():
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        values = values * size if len(values) == 1 else values
+        for row, item in zip(rows, values):
+            if isinstance(item, bytes):
+                item = item.decode("utf-8", errors="replace")
+            if item is not None and not isinstance(item, str):
+                raise ConfigError(f"{name} must be a string, got {type(item).__name__}")
+            row[name] = item or ""
+    return rows
+
+
+def _require_known(text, known, what):
+    unknown = sorted({c for c in text if c not in known})
+    if unknown:
+        raise ConfigError(f"the {what} has characters the model does not know: {''.join(unknown)!r}")

@@ -1,0 +1,157 @@
+"""Poems -> training sequences and `tf.data` batches for a char-level poetry model.
+
+Each poem is one sequence: `title START poem END`, where START (U+0002) and END
+(U+0003) are single-character markers that never occur in poems. The title (when
+used) only primes the model: its targets are masked, so the loss and perplexity
+cover the poem and its end marker. Generation feeds a "mood" text where the title
+was, then START, so a mood is a title-like prompt that never appears in the output.
+
+Example:
+    >>> poem_sequence(Poem("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", "登鹳雀楼"))
+    '登鹳雀楼\\x02白日依山尽，黄河入海流。欲穷千里目，更上一层楼。\\x03'
+"""
+
+import collections
+import contextlib
+import dataclasses
+
+import tensorflow as tf
+
+from rnnapps.data.poems import FORMS
+from rnnapps.errors import DataError
+from rnnapps.text.vocabulary import build_vocabulary
+
+START, END = "\x02", "\x03"
+MARKS = ("，", "。")
+# The tokens every poetry vocabulary starts with (ids 2..5), whatever the corpus.
+REQUIRED_TOKENS = (START, END) + MARKS
+
+
+def poem_sequence(poem, titles=True):
+    """The training text of one poem: `title START text END` (no title when `titles` is off)."""
+    title = poem.title.replace(START, "").replace(END, "") if titles else ""
+    return f"{title}{START}{poem.text}{END}"
+
+
+@dataclasses.dataclass
+class PoemStats:
+    """What one pass over a poem source found.
+
+    Attributes:
+        num_poems: poems kept by the filters.
+        num_chars: characters of the kept poems (punctuation included, titles not).
+        forms: count of kept poems per form ("free" for irregular ones).
+        all_forms: the same over every poem before filters (for error messages).
+        vocabulary: tokens by frequency (only when the scan built one).
+    """
+
+    num_poems: int
+    num_chars: int
+    forms: dict
+    all_forms: dict
+    vocabulary: list = None
+
+    @property
+    def main_form(self):
+        """The most common regular form of the kept poems, or "free"."""
+        regular = {form: count for form, count in self.forms.items() if form in FORMS}
+        return max(sorted(regular), key=regular.get) if regular else "free"
+
+
+class _Trapped:
+    """Errors raised inside `from_generator` (TF can only report them as its own)."""
+
+    def __init__(self, description):
+        self.description = description
+        self.errors = []
+
+    @contextlib.contextmanager
+    def reading(self):
+        try:
+            yield
+        except tf.errors.OpError as error:
+            if self.errors:
+                trapped = self.errors[0]
+                self.errors.clear()
+                raise trapped from None
+            first_line = (error.message or str(error)).strip().splitlines()[0]
+            raise DataError(f"could not read {self.description}: {first_line}") from None
+
+
+def scan_poems(source, vectorizer=None, titles=True, max_tokens=None, min_count=1, filters=""):
+    """Counts the poems of `source` and, with a vectorizer, builds the vocabulary.
+
+    Args:
+        source: a `PoemSource` (or its split part) with a `description`.
+        vectorizer: a char `TextVectorizer`; when given, its tokeniser splits the
+            sequences and the returned vocabulary starts with `REQUIRED_TOKENS`.
+        titles: count title characters into the vocabulary too.
+        max_tokens, min_count: vocabulary limits (the required tokens are always kept).
+        filters: text describing the filters, for the error message.
+
+    Raises:
+        DataError: the source holds no poems, or none passes the filters.
+
+    Example:
+        >>> scan_poems(poem_source(["白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"])).forms
+        {'wujue': 1}
+    """
+    base = getattr(source, "source", source)  # a split part filters the full source
+    kept, all_forms, chars, texts = collections.Counter(), collections.Counter(), 0, []
+    for poem in base.unfiltered():
+        all_forms[poem.form] += 1
+        if base.keeps(poem) and (source is base or poem.held_out(source.fraction) == source.held_out):
+            kept[poem.form] += 1
+            chars += len(poem.text)
+            if vectorizer is not None:
+                texts.append(poem_sequence(poem, titles))
+    if not all_forms:
+        raise DataError(f"{source.description} holds no poems: the corpus is empty")
+    if not kept:
+        found = ", ".join(f"{form} {count}" for form, count in all_forms.most_common())
+        what = f"matches the filters ({filters})" if filters else "is left in this part"
+        raise DataError(f"none of the {sum(all_forms.values())} poems in {source.description} {what}; forms found: {found}")
+    stats = PoemStats(sum(kept.values()), chars, dict(kept), dict(all_forms))
+    if vectorizer is not None:
+        counted = build_vocabulary(vectorizer.iter_token_batches(texts), min_count=min_count)
+        rest = [token for token in counted if token not in REQUIRED_TOKENS]
+        stats.vocabulary = list(REQUIRED_TOKENS) + (rest[:max_tokens] if max_tokens else rest)
+    return stats
+
+
+def poem_batches(source, vectorizer, batch_size, titles=True, shuffle=False, shuffle_buffer=10_000, seed=None):
+    """A `tf.data.Dataset` of `(inputs, targets)` int32 `[B, T]` batches, and its reader.
+
+    Inputs are `sequence[:-1]`, targets `sequence[1:]`, right-padded with 0; targets
+    up to and including START are 0 too (the title primes, it is not scored).
+
+    Returns:
+        `(dataset, reader)`: iterate the dataset inside `with reader.reading():` so a
+        failure while reading files becomes a `DataError`.
+
+    Example:
+        >>> batches, reader = poem_batches(source, vectorizer, 32)  # doctest: +SKIP
+    """
+    reader = _Trapped(source.description)
+    start_id = vectorizer.get_vocabulary().index(START) + 2
+
+    def sequences():
+        try:
+            for poem in source:
+                yield poem_sequence(poem, titles)
+        except DataError as error:
+            reader.errors.append(error)
+            raise
+
+    def encode(texts):
+        ids = vectorizer.vectorize(texts).to_tensor(0)
+        inputs, targets = ids[:, :-1], ids[:, 1:]
+        starts = tf.argmax(tf.cast(tf.equal(ids, start_id), tf.int32), axis=1, output_type=tf.int32)
+        scored = tf.range(tf.shape(targets)[1])[None, :] >= starts[:, None]
+        return inputs, tf.where(scored, targets, tf.zeros_like(targets))
+
+    dataset = tf.data.Dataset.from_generator(sequences, output_signature=tf.TensorSpec([], tf.string))
+    if shuffle:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(int(batch_size)).map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE), reader

@@ -1,0 +1,415 @@
+"""Classical Chinese poems: corpus loaders, form detection and filters.
+
+Three corpus layouts are read, each lazily (a `PoemSource` re-reads its files every
+time it is iterated, so a corpus never has to fit in memory):
+
+- chinese-poetry JSON (`poet.tang.0.json`, ...): a list of objects with `title`,
+  `author` and `paragraphs` (the lines, usually one couplet per string); globs of many
+  files are read in sorted order.
+- `tang.npz` from the well-known PyTorch poetry tutorials: `data` (int array `[N, L]`,
+  left-padded with `</s>`, each poem between `<START>` and `<EOP>`), `ix2word`, `word2ix`.
+- plain text: one poem per line, optionally `title<TAB>poem`, `title<TAB>author<TAB>poem`
+  or `title:poem` (also the full-width `：`).
+
+A poem's text is its lines with their punctuation and nothing else: whitespace and
+editorial notes in brackets (`（一作...）`) are removed. Traditional and simplified
+characters are kept as they are.
+
+Example:
+    >>> poem = Poem("床前明月光，疑是地上霜。举头望明月，低头思故乡。", title="静夜思")
+    >>> poem.form, poem_lines(poem.text)[0]
+    ('wujue', '床前明月光')
+"""
+
+import dataclasses
+import glob
+import json
+import os
+import re
+import zlib
+
+from rnnapps.errors import ConfigError, DataError
+from rnnapps.text.chinese import is_hanzi
+
+# name -> (lines, characters per line); "free" is any text.
+FORMS = {"wujue": (4, 5), "qijue": (4, 7), "wulv": (8, 5), "qilv": (8, 7)}
+FORM_ALIASES = {"五绝": "wujue", "七绝": "qijue", "五律": "wulv", "七律": "qilv", "free": "free", "自由": "free"}
+COMMA, PERIOD = "，", "。"
+# Marks that may end a line in corpus poems; generated poems use only "，" and "。".
+LINE_ENDS = "，。？！；、,.?!;"
+MAX_TITLE_CHARS = 24  # titles prime the model; a long one is cut, not refused
+_LINE_END_RE = re.compile("[" + re.escape(LINE_ENDS) + "]")
+_NOTES_RE = re.compile(r"（[^）]*）|\([^)]*\)|〔[^〕]*〕|【[^】]*】|\{[^}]*\}|\[[^\]]*\]")
+_NPZ_MARKERS = {"<START>", "<EOP>", "</s>"}
+
+
+def canonical_form(form):
+    """The canonical name of a form ("qijue", "七绝" -> "qijue"; None -> "free").
+
+    Raises:
+        ConfigError: an unknown form name.
+
+    Example:
+        >>> canonical_form("七律")
+        'qilv'
+    """
+    if form is None:
+        return "free"
+    if isinstance(form, str) and form in FORMS:
+        return form
+    if isinstance(form, str) and form in FORM_ALIASES:
+        return FORM_ALIASES[form]
+    names = ", ".join(list(FORMS) + ["free"])
+    raise ConfigError(f"unknown poem form {form!r}: use one of {names} (or 五绝, 七绝, 五律, 七律)")
+
+
+def clean_text(text):
+    """A poem's text without whitespace and bracketed editorial notes."""
+    return "".join(_NOTES_RE.sub("", str(text)).split())
+
+
+def poem_lines(text):
+    """The lines of a poem without their end punctuation.
+
+    Example:
+        >>> poem_lines("白日依山尽，黄河入海流。")
+        ['白日依山尽', '黄河入海流']
+    """
+    return [line for line in _LINE_END_RE.split(text) if line]
+
+
+def poem_form(text, strict=False):
+    """The regular form of a poem's text ("wujue", "qijue", "wulv", "qilv") or None.
+
+    Every line must be Han characters only and end with a punctuation mark. With
+    `strict`, odd lines (1st, 3rd, ...) must end with "，" and even lines with "。",
+    the text must end after the last "。", and nothing else may appear: the rule a
+    generated poem is held to.
+
+    Example:
+        >>> poem_form("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。", strict=True)
+        'wujue'
+        >>> poem_form("春眠不觉晓。处处闻啼鸟，夜来风雨声，花落知多少。", strict=True) is None
+        True
+    """
+    pieces = re.findall(r"([^" + re.escape(LINE_ENDS) + r"]*)([" + re.escape(LINE_ENDS) + r"])", text)
+    if not pieces or "".join(a + b for a, b in pieces) != text:
+        return None  # text after the last mark, or no mark at all
+    lengths = {len(line) for line, _ in pieces}
+    if len(lengths) != 1 or not all(is_hanzi(char) for line, _ in pieces for char in line):
+        return None
+    if strict and any(mark != (COMMA if index % 2 == 0 else PERIOD) for index, (_, mark) in enumerate(pieces)):
+        return None
+    shape = (len(pieces), lengths.pop())
+    for name, form_shape in FORMS.items():
+        if form_shape == shape:
+            return name
+    return None
+
+
+def is_valid_poem(text, form):
+    """Whether `text` is exactly a poem of `form` ("free": any non-empty text).
+
+    Example:
+        >>> is_valid_poem("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", "wujue")
+        True
+    """
+    form = canonical_form(form)
+    if form == "free":
+        return bool(text)
+    return poem_form(text, strict=True) == form
+
+
+@dataclasses.dataclass
+class Poem:
+    """One poem: its text (lines with punctuation), title and author (may be empty).
+
+    Example:
+        >>> Poem("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。").form
+        'wujue'
+    """
+
+    text: str
+    title: str = ""
+    author: str = ""
+
+    @property
+    def form(self):
+        """The regular form ("wujue", ...) or "free"."""
+        return poem_form(self.text) or "free"
+
+    def held_out(self, fraction):
+        """Whether this poem falls in the held-out `fraction` (by a hash of its text)."""
+        return zlib.crc32(self.text.encode("utf-8")) % 10_000 < int(round(fraction * 10_000))
+
+
+def _make_poem(text, title="", author=""):
+    text = clean_text(text)
+    return Poem(text, clean_text(title)[:MAX_TITLE_CHARS], "".join(str(author).split())) if text else None
+
+
+# -- readers -------------------------------------------------------------------------
+def read_chinese_poetry_json(path):
+    """Yields the poems of one chinese-poetry JSON file (a list of poem objects).
+
+    Objects without a list of `paragraphs` strings are skipped (the collections hold a
+    few); a file that is not such a list is an error.
+
+    Example:
+        >>> poems = list(read_chinese_poetry_json("poet.tang.0.json"))  # doctest: +SKIP
+    """
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+            document = json.load(handle)
+    except OSError as error:
+        raise DataError(f"could not read {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise DataError(f"{path} is not valid JSON: {error}") from None
+    if isinstance(document, dict):
+        document = [document]
+    if not isinstance(document, list):
+        raise DataError(f"{path}: expected a list of poems (objects with 'paragraphs'), got {type(document).__name__}")
+    for entry in document:
+        if not isinstance(entry, dict):
+            continue
+        paragraphs = entry.get("paragraphs")
+        if not isinstance(paragraphs, list) or not all(isinstance(p, str) for p in paragraphs):
+            continue
+        poem = _make_poem("".join(paragraphs), entry.get("title") or "", entry.get("author") or "")
+        if poem is not None:
+            yield poem
+
+
+def read_tang_npz(path):
+    """Yields the poems of a `tang.npz` file (the PyTorch poetry tutorials' layout).
+
+    The file holds `data` (int `[N, L]`, padded with `</s>`), `ix2word` and `word2ix`
+    (dicts stored as pickled object arrays). Reading those needs
+    `numpy.load(allow_pickle=True)`, which can run code hidden in a malicious file:
+    only load npz files you trust. Only this loader unpickles anything.
+
+    Example:
+        >>> poems = list(read_tang_npz("tang.npz"))  # doctest: +SKIP
+    """
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=True) as archive:
+            missing = {"data", "ix2word"} - set(archive.files)
+            if missing:
+                raise DataError(f"{path} is not a tang.npz poetry file: it lacks {sorted(missing)}")
+            data = np.asarray(archive["data"])
+            ix2word = archive["ix2word"]
+            ix2word = ix2word.item() if ix2word.shape == () else dict(enumerate(ix2word.tolist()))
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError) as error:
+        raise DataError(f"could not read {path} as a tang.npz poetry file: {error}") from None
+    if data.ndim != 2 or not np.issubdtype(data.dtype, np.integer) or not isinstance(ix2word, dict):
+        raise DataError(f"{path}: 'data' must be a 2-D int array and 'ix2word' a dict of id -> character")
+    for row in data:
+        words = [ix2word.get(int(i), "") for i in row]
+        if "<START>" in words:
+            words = words[words.index("<START>") + 1 :]
+        if "<EOP>" in words:
+            words = words[: words.index("<EOP>")]
+        poem = _make_poem("".join(w for w in words if w not in _NPZ_MARKERS))
+        if poem is not None:
+            yield poem
+
+
+def read_text_poems(path, encoding="utf-8"):
+    """Yields the poems of a text file: one per line, optionally with a title (and author).
+
+    A line is `poem`, `title<TAB>poem`, `title<TAB>author<TAB>poem` or `title:poem`
+    (`：` too; taken as a title only when the part before it has no line punctuation).
+    Blank lines are skipped.
+
+    Example:
+        >>> poems = list(read_text_poems("poems.txt"))  # doctest: +SKIP
+    """
+    try:
+        with open(path, encoding=encoding, errors="replace") as handle:
+            for line in handle:
+                poem = _parse_text_line(line.strip("\r\n"))
+                if poem is not None:
+                    yield poem
+    except OSError as error:
+        raise DataError(f"could not read {path}: {error.strerror or error}") from None
+    except LookupError:
+        raise ConfigError(f"unknown text encoding {encoding!r}") from None
+
+
+def _parse_text_line(line):
+    if not line.strip():
+        return None
+    fields = line.split("\t")
+    if len(fields) >= 3:
+        return _make_poem("".join(fields[2:]), fields[0], fields[1])
+    if len(fields) == 2:
+        return _make_poem(fields[1], fields[0])
+    match = re.match(r"^([^:：]{1,40})[:：](.+)$", line)
+    if match and not _LINE_END_RE.search(match.group(1)):
+        return _make_poem(match.group(2), match.group(1))
+    return _make_poem(line)
+
+
+def _reader_for(path):
+    lower = path.lower()
+    if lower.endswith(".json"):
+        return read_chinese_poetry_json
+    if lower.endswith(".npz"):
+        return read_tang_npz
+    return read_text_poems
+
+
+def _files(item):
+    path = os.path.expanduser(os.fspath(item))
+    if os.path.isfile(path):
+        return [path]
+    if glob.has_magic(path):
+        matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+        if not matches:
+            raise DataError(f"no files match {path!r}")
+        return matches
+    if os.path.isdir(path):
+        raise DataError(f"{path} is a folder: name its files with a glob such as {os.path.join(path, '*.json')!r}")
+    raise DataError(f"no such file: {path}")
+
+
+# -- sources and filters ---------------------------------------------------------------
+class PoemSource:
+    """A re-iterable, filtered stream of `Poem`s from files or Python objects.
+
+    Args:
+        items: `Poem`s and poem strings (kept in memory), or file paths/globs (read
+            lazily, every time the source is iterated).
+        forms: keep only poems of these forms (names as in `FORMS`, "free" for the rest).
+        authors: keep only poems by these authors.
+        max_length: keep only poems of at most this many characters (punctuation included).
+        description: how to name the source in messages.
+
+    Example:
+        >>> source = PoemSource(["白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", "你好"], forms=["wujue"])
+        >>> [p.form for p in source]
+        ['wujue']
+    """
+
+    def __init__(self, items, forms=None, authors=None, max_length=None, description=None):
+        self._items = list(items)
+        self.forms = None if forms is None else {canonical_form(f) for f in forms}
+        self.authors = None if authors is None else {"".join(str(a).split()) for a in authors}
+        if max_length is not None and int(max_length) < 1:
+            raise ConfigError(f"max_length must be >= 1, got {max_length}")
+        self.max_length = None if max_length is None else int(max_length)
+        self.description = description or "the given poems"
+
+    def unfiltered(self):
+        """Every poem of the source, before filters."""
+        for item in self._items:
+            if isinstance(item, Poem):
+                poem = _make_poem(item.text, item.title, item.author)
+                if poem is not None:
+                    yield poem
+            elif isinstance(item, str) and item.startswith("file:"):
+                path = item[len("file:"):]
+                yield from _reader_for(path)(path)
+            elif isinstance(item, str):
+                poem = _make_poem(item)
+                if poem is not None:
+                    yield poem
+
+    def keeps(self, poem):
+        """Whether `poem` passes the filters."""
+        if self.forms is not None and poem.form not in self.forms:
+            return False
+        if self.authors is not None and poem.author not in self.authors:
+            return False
+        return self.max_length is None or len(poem.text) <= self.max_length
+
+    def __iter__(self):
+        return (poem for poem in self.unfiltered() if self.keeps(poem))
+
+    def split(self, fraction):
+        """`(train, held_out)` sources: poems hashed into the held-out `fraction`."""
+        return _Subset(self, fraction, False), _Subset(self, fraction, True)
+
+    def describe_filters(self):
+        parts = []
+        if self.forms is not None:
+            parts.append("form " + "/".join(sorted(self.forms)))
+        if self.authors is not None:
+            parts.append("author " + "/".join(sorted(self.authors)))
+        if self.max_length is not None:
+            parts.append(f"at most {self.max_length} characters")
+        return ", ".join(parts)
+
+
+class _Subset:
+    def __init__(self, source, fraction, held_out):
+        self.source, self.fraction, self.held_out = source, fraction, held_out
+        part = "held-out" if held_out else "training"
+        self.description = f"{source.description} ({part} part)"
+
+    def __iter__(self):
+        return (poem for poem in self.source if poem.held_out(self.fraction) == self.held_out)
+
+
+def poem_source(data, form=None, author=None, max_length=None):
+    """Turns what `PoetryGenerator.fit` accepts into a filtered `PoemSource`.
+
+    Args:
+        data: a file path or glob (`.json` chinese-poetry, `.npz` tang.npz, anything
+            else plain text; a list of them is fine), a `Poem`, a poem string, a list
+            of `Poem`s/strings, or a `PoemSource` (returned as is).
+        form: keep only poems of this form (a name or a list of names).
+        author: keep only poems by this author (a name or a list).
+        max_length: keep only poems of at most this many characters.
+
+    Raises:
+        DataError: missing files, a glob matching nothing, no data at all.
+
+    Example:
+        >>> poem_source(["白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"]).description
+        '1 poem(s) given in Python'
+    """
+    if isinstance(data, PoemSource):
+        return data
+    forms = None if form is None else ([form] if isinstance(form, str) else list(form))
+    authors = None if author is None else ([author] if isinstance(author, str) else list(author))
+    if isinstance(data, (Poem, os.PathLike)) or isinstance(data, str):
+        data = [data]
+    if isinstance(data, (bytes, bytearray)):
+        data = [bytes(data).decode("utf-8", errors="replace")]
+    if not isinstance(data, (list, tuple)):
+        raise DataError(f"cannot read poems from {type(data).__name__}: pass a file, a glob, or a list of poems")
+    if not data:
+        raise DataError("no poems given: the corpus is empty")
+    items, files = [], []
+    for item in data:
+        if isinstance(item, bytes):
+            item = item.decode("utf-8", errors="replace")
+        if isinstance(item, Poem):
+            items.append(item)
+        elif isinstance(item, os.PathLike) or (isinstance(item, str) and _names_a_file(item)):
+            found = _files(item)
+            files.extend(found)
+            items.extend("file:" + path for path in found)
+        elif isinstance(item, str):
+            items.append(item)
+        else:
+            raise DataError(f"a poem must be a str or a Poem, got {type(item).__name__}")
+    if files:
+        description = files[0] if len(files) == 1 else f"{len(files)} files ({files[0]}, ...)"
+    else:
+        description = f"{len(items)} poem(s) given in Python"
+    return PoemSource(items, forms=forms, authors=authors, max_length=max_length, description=description)
+
+
+def _names_a_file(text):
+    """A string meant as a file name or glob rather than as a poem."""
+    if os.path.isfile(os.path.expanduser(text)):
+        return True
+    if any(is_hanzi(char) for char in text) and not any(sep in text for sep in ("/", os.sep, ".json", ".npz", ".txt")):
+        return False  # a poem (which may well contain "?" or "*")
+    return glob.has_magic(text) or text.lower().endswith((".json", ".npz", ".txt", ".text", ".tsv")) or "/" in text or os.sep in text
