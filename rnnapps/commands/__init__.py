@@ -1,5 +1,5 @@
 """The app subcommands of the `rnnapps` CLI, one module each, in `--help` order."""
 
-from rnnapps.commands import classify, lm, translate
+from rnnapps.commands import classify, diagnose, lm, translate
 
-COMMANDS = [classify, lm, translate]
+COMMANDS = [classify, lm, translate, diagnose]

@@ -1,66 +1,11 @@
-"""Plots saved as PNG files: no display, no pyplot state, safe in servers and tests.
-
-Figures are drawn with matplotlib's object API on the Agg canvas (never `pyplot`), so
-importing this module changes no global backend and leaves no figures open.
-
-Sections:
-    - common: figure creation, saving, token labels, fonts.
-    - attention: `plot_attention`, a heatmap of a translation's attention weights.
-"""
-
-import os
-import warnings
+"""`plot_attention`: a heatmap of a translation's attention weights."""
 
 import numpy as np
 
 from rnnapps.errors import ConfigError
-
-# CJK fonts to fall back on when one is installed (matplotlib's default has no CJK glyphs).
-_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei")
+from rnnapps.viz.common import _font_families, _label, _new_figure, _save
 
 
-# -- common -------------------------------------------------------------------------
-def _font_families():
-    """DejaVu Sans, followed by the first installed CJK font (matplotlib >= 3.6 falls back per glyph)."""
-    from matplotlib import font_manager
-
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    return ["DejaVu Sans"] + [name for name in _CJK_FONTS if name in installed][:1]
-
-
-def _new_figure(width, height):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure, path):
-    """Writes the figure as PNG, creating the parent directory; returns the path."""
-    path = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    with warnings.catch_warnings():
-        # Without a CJK font, missing glyphs draw as boxes and warn once per glyph.
-        warnings.filterwarnings("ignore", message=r"Glyph .* missing from")
-        figure.savefig(path, format="png", bbox_inches="tight")
-    return path
-
-
-def _label(token):
-    """A token as an axis label: whitespace and control tokens made visible."""
-    if isinstance(token, (bytes, np.bytes_)):
-        token = bytes(token).decode("utf-8", errors="replace")
-    token = str(token)
-    visible = {" ": "␣", "\n": "↵", "\t": "⇥", "": "∅"}
-    if token in visible:
-        return visible[token]
-    return token.replace("$", r"\$")  # matplotlib reads $...$ as maths
-
-
-# -- attention ----------------------------------------------------------------------
 def plot_attention(weights, source_tokens, output_tokens, path, title=None, cmap="viridis"):
     """Saves a heatmap of attention weights: which source token each output token attended to.
 
