@@ -314,7 +314,7 @@ class UnitActivations:
 
 def _char_generator(generator):
     models = getattr(generator, "models", None)
-    if getattr(generator, "level", None) is None or not hasattr(models, "train"):
+    if getattr(generator, "level", None) is None or not hasattr(generator, "generate"):
         raise ConfigError(
             f"neuron views need a character-level language model (a TextGenerator), got {type(generator).__name__}"
         )

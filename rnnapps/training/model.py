@@ -65,10 +65,16 @@ class GradientNormMean(keras.metrics.Metric):
         self.total = self.add_variable(shape=(len(self.keys),), initializer="zeros", name="total")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
-    def update_state(self, norms):
+    def update_state(self, norms, skip_non_finite=False):
+        """Adds one step's norms; with `skip_non_finite`, a step with an inf/NaN norm is left out."""
         norms = tf.cast(tf.convert_to_tensor(norms), self.dtype)
-        self.total.assign_add(norms)
-        self.count.assign_add(tf.constant(1.0, self.dtype))
+        weight = tf.constant(1.0, self.dtype)
+        if skip_non_finite:
+            finite = tf.reduce_all(tf.math.is_finite(norms))
+            weight = tf.cast(finite, self.dtype)
+            norms = tf.where(finite, norms, tf.zeros_like(norms))
+        self.total.assign_add(norms * weight)
+        self.count.assign_add(weight)
 
     def result(self):
         means = tf.math.divide_no_nan(tf.convert_to_tensor(self.total), tf.convert_to_tensor(self.count))
@@ -146,7 +152,9 @@ class GradNormTrainStep:
         scale = getattr(self.optimizer, "dynamic_scale", None)
         if scale is not None:
             norms = norms / tf.cast(scale, norms.dtype)
-        self.grad_norm_tracker.update_state(norms)
+        # With loss scaling an overflowing step is expected (the optimizer skips it and
+        # lowers the scale): the step logs show it as inf, the epoch mean leaves it out.
+        self.grad_norm_tracker.update_state(norms, skip_non_finite=scale is not None)
         self.optimizer.apply(gradients, variables)
         logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         # Per batch: this step's norms. The key set equals the metrics' keys, so Keras

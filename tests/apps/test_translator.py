@@ -124,7 +124,7 @@ def test_save_load_round_trip_agrees(translator, task, tmp_path):
     _, test = task
     sources = [s for s, _ in test[:20]] + BAD_INPUT
     path = translator.save(tmp_path / "tr")
-    assert sorted(os.listdir(path)) == ["config.json", "model.keras", "target_vocabulary.json", "vocabulary.json"]
+    assert sorted(os.listdir(path)) == ["config.json", "history.json", "model.keras", "target_vocabulary.json", "vocabulary.json"]
     loaded = rnnapps.load(path)
     assert isinstance(loaded, rnnapps.Translator)
     assert loaded.get_config() == translator.get_config()
