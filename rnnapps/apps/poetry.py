@@ -246,9 +246,10 @@ class PoetryGenerator(App):
         else:
             train_source = source
         if self.vectorizer is None:
-            self.vectorizer = self._make_vectorizer()
-            stats = scan_poems(train_source, self.vectorizer, self.titles, self.max_vocab, self.min_count, filters)
-            self.vectorizer.set_vocabulary(stats.vocabulary)
+            vectorizer = self._make_vectorizer()
+            stats = scan_poems(train_source, vectorizer, self.titles, self.max_vocab, self.min_count, filters)
+            vectorizer.set_vocabulary(stats.vocabulary)
+            self.vectorizer = vectorizer  # only once the corpus proved usable: a failed fit leaves the app as it was
             self._build_models()
         else:
             stats = scan_poems(train_source, filters=filters)
@@ -294,7 +295,7 @@ class PoetryGenerator(App):
         tables = self._tables(need_rhyme)
         if self._serve is None:
             serve = poem_serving_fn(self.vectorizer, self.models, tables)
-            self._serve = tf.function(serve, input_signature=poem_signature(), reduce_retracing=True)
+            self._serve = tf.function(serve, input_signature=poem_signature(), autograph=False)
         return self._serve
 
     def generate(
@@ -466,7 +467,9 @@ class PoetryGenerator(App):
         """
         self._require_fitted("export")
         tables = self._tables()
-        serve = poem_serving_fn(self.vectorizer, self.models, tables)
+        # The endpoint is the very tf.function `generate` runs (traced once, reused here).
+        serve = self._serving()
+        serve.get_concrete_function()
 
         def serving_default(prompt):
             empty = tf.fill(tf.shape(prompt), "")
@@ -488,7 +491,7 @@ class PoetryGenerator(App):
         return export_serving(
             [
                 ("serving_default", serving_default, [tf.TensorSpec([None], tf.string, name="prompt")]),
-                ("generate", serve, poem_signature()),
+                ("generate", serve, None),  # a traced tf.function: its own signature
             ],
             [self.models.train, self.models.prefill, self.models.step, self.vectorizer],
             base_dir,
