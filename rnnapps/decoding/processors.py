@@ -19,6 +19,7 @@ that already finished keep being processed (their tokens are padding from then o
 whatever a processor does to them is discarded.
 """
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -66,6 +67,14 @@ class BanTokens(LogitsProcessor):
         self.ids = ids
 
     def process(self, logits, step, state):
+        vocab_size = logits.shape[-1]
+        if vocab_size is not None and not tf.is_tensor(self.ids):
+            # Known ids and vocabulary: a constant mask, one select per step instead of
+            # a comparison grid (this processor runs at every generated token).
+            banned = np.zeros([vocab_size], bool)
+            ids = np.asarray(self.ids, np.int64).reshape([-1])
+            banned[ids[(ids >= 0) & (ids < vocab_size)]] = True
+            return tf.where(tf.constant(banned)[None, :], tf.constant(-float("inf"), logits.dtype), logits)
         ids = tf.reshape(tf.cast(self.ids, tf.int32), [-1])
         vocab = tf.range(tf.shape(logits)[-1], dtype=tf.int32)
         banned = tf.reduce_any(tf.equal(vocab[:, None], ids[None, :]), axis=1)  # [V]

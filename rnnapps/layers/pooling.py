@@ -125,6 +125,10 @@ class LastValidStep(keras.layers.Layer):
         self.supports_masking = True
 
     def call(self, inputs, mask=None):
+        if inputs.shape[1] == 1:
+            # One step (a generation loop's token): it is the last one whatever the mask
+            # says, and skipping the gather arithmetic halves the ops of an LM step.
+            return inputs[:, 0]
         steps = ops.shape(inputs)[1]
         if mask is None:
             last = ops.full((ops.shape(inputs)[0],), steps - 1, dtype="int32")

@@ -35,6 +35,11 @@ def test_ban_tokens_masks_ids_and_ignores_out_of_range_ones():
     for ids in ([0, 3, 9, -1], tf.constant([0, 3, 9, -1], tf.int64)):
         masked = BanTokens(ids).process(logits, 0, ()).numpy()
         np.testing.assert_array_equal(masked, [[-INF, 0, 0, -INF]] * 2)
+    # A vocabulary unknown when the graph is built takes the comparison path: same answer.
+    unknown_vocab = tf.function(
+        lambda x: BanTokens([0, 3, 9, -1]).process(x, 0, ()), input_signature=[tf.TensorSpec([None, None], tf.float32)]
+    )
+    np.testing.assert_array_equal(unknown_vocab(logits).numpy(), [[-INF, 0, 0, -INF]] * 2)
 
 
 def test_stateful_processor_is_updated_in_sample():

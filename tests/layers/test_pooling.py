@@ -113,3 +113,6 @@ def test_last_valid_step_picks_each_rows_last_unmasked_vector():
     np.testing.assert_array_equal(LastValidStep()(x).numpy(), x[:, 3])
     empty = np.zeros((1, 4), bool)
     np.testing.assert_array_equal(LastValidStep()(x[:1], mask=empty).numpy(), x[:1, 0])
+    # One step (a generation loop's token) is its own last step, masked or not.
+    for one_mask in (None, np.array([[True], [False]])):
+        np.testing.assert_array_equal(LastValidStep()(x[:, :1], mask=one_mask).numpy(), x[:, 0])
