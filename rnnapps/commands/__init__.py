@@ -1,5 +1,5 @@
 """The app subcommands of the `rnnapps` CLI, one module each, in `--help` order."""
 
-from rnnapps.commands import classify, diagnose, lm, translate
+from rnnapps.commands import classify, diagnose, lm, poetry, translate
 
-COMMANDS = [classify, lm, translate, diagnose]
+COMMANDS = [classify, lm, poetry, translate, diagnose]
