@@ -22,7 +22,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="rnnapps",
         description="Recurrent neural network apps: text classification, language models and text generation, "
-        "attention translation.",
+        "Chinese poetry, attention translation.",
         epilog="Start with: rnnapps quickstart",
     )
     parser.add_argument("--version", action="version", version=f"rnnapps {rnnapps.__version__}")

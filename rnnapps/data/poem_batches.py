@@ -96,11 +96,11 @@ def scan_poems(source, vectorizer=None, titles=True, max_tokens=None, min_count=
         >>> scan_poems(poem_source(["白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"])).forms
         {'wujue': 1}
     """
-    base = getattr(source, "source", source)  # a split part filters the full source
+    base = source.root() if hasattr(source, "root") else source  # a split part filters the full source
     kept, all_forms, chars, texts = collections.Counter(), collections.Counter(), 0, []
     for poem in base.unfiltered():
         all_forms[poem.form] += 1
-        if base.keeps(poem) and (source is base or poem.held_out(source.fraction) == source.held_out):
+        if base.keeps(poem) and (source is base or source.takes(poem)):
             kept[poem.form] += 1
             chars += len(poem.text)
             if vectorizer is not None:

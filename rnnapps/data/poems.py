@@ -138,9 +138,9 @@ class Poem:
         """The regular form ("wujue", ...) or "free"."""
         return poem_form(self.text) or "free"
 
-    def held_out(self, fraction):
-        """Whether this poem falls in the held-out `fraction` (by a hash of its text)."""
-        return zlib.crc32(self.text.encode("utf-8")) % 10_000 < int(round(fraction * 10_000))
+    def held_out(self, fraction, salt=""):
+        """Whether this poem falls in the held-out `fraction` (by a hash of its text and `salt`)."""
+        return zlib.crc32((salt + self.text).encode("utf-8")) % 10_000 < int(round(fraction * 10_000))
 
 
 def _make_poem(text, title="", author=""):
@@ -331,7 +331,11 @@ class PoemSource:
         return (poem for poem in self.unfiltered() if self.keeps(poem))
 
     def split(self, fraction):
-        """`(train, held_out)` sources: poems hashed into the held-out `fraction`."""
+        """`(train, held_out)` sources: poems hashed into the held-out `fraction`.
+
+        Example:
+            >>> train, held_out = poem_source("poems.txt").split(0.1)  # doctest: +SKIP
+        """
         return _Subset(self, fraction, False), _Subset(self, fraction, True)
 
     def describe_filters(self):
@@ -346,13 +350,31 @@ class PoemSource:
 
 
 class _Subset:
-    def __init__(self, source, fraction, held_out):
-        self.source, self.fraction, self.held_out = source, fraction, held_out
+    """One side of `PoemSource.split` (splits again with a differently salted hash)."""
+
+    def __init__(self, source, fraction, held_out, salt=""):
+        self.source, self.fraction, self.held_out, self.salt = source, fraction, held_out, salt
         part = "held-out" if held_out else "training"
-        self.description = f"{source.description} ({part} part)"
+        self.description = f"{getattr(source, 'description', 'poems')} ({part} part)"
+
+    def takes(self, poem):
+        """Whether `poem` (of the parent source) belongs to this side."""
+        return poem.held_out(self.fraction, self.salt) == self.held_out and (
+            not isinstance(self.source, _Subset) or self.source.takes(poem)
+        )
+
+    def root(self):
+        return self.source.root() if isinstance(self.source, _Subset) else self.source
 
     def __iter__(self):
-        return (poem for poem in self.source if poem.held_out(self.fraction) == self.held_out)
+        return (poem for poem in self.root() if self.takes(poem))
+
+    def split(self, fraction):
+        salt = self.salt + "+"
+        return _Subset(self, fraction, False, salt), _Subset(self, fraction, True, salt)
+
+    def describe_filters(self):
+        return self.root().describe_filters()
 
 
 def poem_source(data, form=None, author=None, max_length=None):
@@ -373,7 +395,7 @@ def poem_source(data, form=None, author=None, max_length=None):
         >>> poem_source(["白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"]).description
         '1 poem(s) given in Python'
     """
-    if isinstance(data, PoemSource):
+    if isinstance(data, (PoemSource, _Subset)):
         return data
     forms = None if form is None else ([form] if isinstance(form, str) else list(form))
     authors = None if author is None else ([author] if isinstance(author, str) else list(author))

@@ -9,10 +9,12 @@ dict with at least "summary" (one line) and "export" (the SavedModel version dir
 import os
 import time
 
-from rnnapps.quickstart import language_model, sentiment, translation
+from rnnapps.quickstart import language_model, poetry, sentiment, translation
 from rnnapps.quickstart.common import heading
 
-PARTS = [("sentiment", sentiment), ("language model", language_model), ("translation", translation)]
+PARTS = [
+    ("sentiment", sentiment), ("language model", language_model), ("poetry", poetry), ("translation", translation),
+]
 
 
 def run_quickstart(export_dir="saved_models", work_dir="quickstart_output", epochs=20):
