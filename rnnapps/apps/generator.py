@@ -16,6 +16,7 @@ from rnnapps.export import export_serving
 from rnnapps.export.generation import beam_generation_fn, generation_serving_fn, generation_signature
 from rnnapps.text import TextVectorizer
 from rnnapps.training.lm_callbacks import PerplexityLogger, SampleText, perplexity_figures
+from rnnapps.training import resolve_clipping
 from rnnapps.training.precision import float32_outputs
 from rnnapps.training.stateful import StatefulTrainer
 
@@ -109,6 +110,7 @@ class TextGenerator(App):
             raise ConfigError(f"level must be 'char' or 'word', got {level!r}")
         if int(sequence_length) < 1:
             raise ConfigError(f"sequence_length must be >= 1, got {sequence_length}")
+        resolve_clipping(clipnorm, global_clipnorm, clipvalue)  # one kind of clipping: say so now, not at fit time
         if punctuation not in ("split", "keep"):
             raise ConfigError(f"punctuation must be 'split' or 'keep' for a language model, got {punctuation!r}")
         self.spec = LanguageModelSpec(

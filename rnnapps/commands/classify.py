@@ -7,6 +7,8 @@ from rnnapps.commands.common import (
     CELLS,
     add_data_options,
     add_optimizer_options,
+    add_resume_options,
+    backup_dir,
     clipping_options,
     data_options,
     print_serving_hint,
@@ -59,6 +61,7 @@ def _add_train_parser(sub):
     train.add_argument("--checkpoint-dir", help="save the best app here during training")
     train.add_argument("--tensorboard-dir", help="write TensorBoard logs here")
     train.add_argument("--backup-dir", help="BackupAndRestore state: rerun the same command after a crash to resume")
+    add_resume_options(train)
     train.add_argument("--seed", type=int, help="random seed for weights and shuffling")
     add_data_options(parser)
     parser.set_defaults(run=_train)
@@ -78,6 +81,7 @@ def _train(args):
         trainable_embeddings=not args.freeze_embeddings,
         lowercase=not args.no_lowercase,
         **clipping_options(args),
+        mixed_precision=args.mixed_precision,
     )
     clf.fit(
         args.data,
@@ -89,7 +93,7 @@ def _train(args):
         early_stopping_patience=args.patience or None,
         checkpoint_dir=args.checkpoint_dir,
         tensorboard_dir=args.tensorboard_dir,
-        backup_dir=args.backup_dir,
+        backup_dir=backup_dir(args),
         seed=args.seed,
         **data_options(args),
     )

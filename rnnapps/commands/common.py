@@ -51,6 +51,21 @@ def clipping_options(args):
     return {"clipnorm": None} if args.no_clipping else {"clipnorm": args.clipnorm}
 
 
+def add_resume_options(group):
+    """`--resume` and `--mixed-precision`, shared by the train commands."""
+    group.add_argument("--resume", action="store_true", help="resumable training: a rerun of the same command after a crash "
+                       "continues at the last finished epoch (backup in --backup-dir, default OUTPUT.backup)")
+    group.add_argument("--mixed-precision", choices=("mixed_bfloat16", "mixed_float16"), help="compute in 16 bits "
+                       "(mixed_float16 on GPUs, mixed_bfloat16 on CPUs/TPUs); outputs stay float32")
+
+
+def backup_dir(args):
+    """The backup directory of a train command: --backup-dir, or OUTPUT.backup with --resume."""
+    if args.backup_dir or not args.resume:
+        return args.backup_dir
+    return os.path.normpath(args.output) + ".backup"
+
+
 def seed_everything(seed):
     if seed is not None:
         import keras

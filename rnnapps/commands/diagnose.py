@@ -50,7 +50,14 @@ def _gradient_flow(args):
         for cell in args.cells:
             spec = LanguageModelSpec(cell=cell, units=args.units, embedding_dim=args.embedding_dim, depth=args.depth)
             models = build_language_model(args.vocabulary_size, spec, compile=False)
-            flows.append(gradient_flow(models.train, ids, layer=args.layer, label=f"untrained {cell}"))
+            label = f"untrained {cell}"
+            if args.recurrent_scale != 1.0:
+                # The textbook setting: recurrent weights with a spectral radius below 1.
+                for layer in models.train.layers:
+                    if hasattr(getattr(layer, "cell", None), "recurrent_kernel"):
+                        layer.cell.recurrent_kernel.assign(layer.cell.recurrent_kernel * args.recurrent_scale)
+                label += f" (recurrent x{args.recurrent_scale:g})"
+            flows.append(gradient_flow(models.train, ids, layer=args.layer, label=label))
     path = plot_gradient_flow(flows, args.output)
     print(f"wrote {path}")
     for flow in flows:
@@ -69,13 +76,13 @@ def _neurons(args):
     import rnnapps
     from rnnapps.viz import neuron_activations, rank_units
 
-    generator = rnnapps.load(args.model)
     text = args.text
     if args.text_file:
         with open(args.text_file, encoding="utf-8", errors="replace") as handle:
             text = handle.read()[: args.max_chars]
     if not text:
         raise DataError("give the text to read with --text or --text-file")
+    generator = rnnapps.load(args.model)
     units = args.units
     if args.rank:
         scores = rank_units(generator, text, args.rank, layer=args.layer, state=args.state, top=args.top)
@@ -117,6 +124,8 @@ def add_parser(sub):
     flow.add_argument("--embedding-dim", type=int, default=32, help="embedding width of the untrained models (default: 32)")
     flow.add_argument("--depth", type=int, default=1, help="layers of the untrained models (default: 1)")
     flow.add_argument("--vocabulary-size", type=int, default=64, help="ids of the untrained models (default: 64)")
+    flow.add_argument("--recurrent-scale", type=float, default=1.0, help="scale the untrained models' recurrent weights "
+                      "(e.g. 0.5: small recurrent weights; default 1: Keras' orthogonal initialisation)")
     flow.add_argument("--layer", type=int, default=0, help="which recurrent layer, 0 = closest to the input (default: 0)")
     flow.add_argument("--length", type=int, default=50, help="sequence length T (default: 50)")
     flow.add_argument("--batch-size", type=int, default=8, help="sequences averaged over (default: 8)")

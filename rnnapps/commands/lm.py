@@ -6,6 +6,8 @@ import rnnapps
 from rnnapps.commands.common import (
     CELLS,
     add_optimizer_options,
+    add_resume_options,
+    backup_dir,
     clipping_options,
     print_serving_hint,
     read_lines,
@@ -65,6 +67,7 @@ def _add_train_parser(actions):
     train.add_argument("--checkpoint-dir", help="save the best model here during training")
     train.add_argument("--tensorboard-dir", help="write TensorBoard logs (and samples.txt) here")
     train.add_argument("--backup-dir", help="BackupAndRestore state: rerun the same command after a crash to resume")
+    add_resume_options(train)
     train.add_argument("--seed", type=int, help="random seed for weights and shuffling")
     _add_corpus_options(parser)
     parser.set_defaults(run=_train)
@@ -76,7 +79,9 @@ def _train(args):
         "level", "cell", "units", "depth", "embedding_dim", "dropout", "output_dropout", "connection",
         "tie_embeddings", "sequence_length", "max_vocab", "min_count", "lowercase", "optimizer", "learning_rate",
     )
-    generator = rnnapps.TextGenerator(**{name: getattr(args, name) for name in same_name}, **clipping_options(args))
+    generator = rnnapps.TextGenerator(
+        **{name: getattr(args, name) for name in same_name}, **clipping_options(args), mixed_precision=args.mixed_precision
+    )
     generator.fit(
         args.data,
         validation_data=args.validation_data,
@@ -89,7 +94,7 @@ def _train(args):
         sample_prompts=args.sample_prompt,
         checkpoint_dir=args.checkpoint_dir,
         tensorboard_dir=args.tensorboard_dir,
-        backup_dir=args.backup_dir,
+        backup_dir=backup_dir(args),
         seed=args.seed,
         **_corpus_options(args),
     )

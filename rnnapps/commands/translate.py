@@ -6,6 +6,8 @@ import rnnapps
 from rnnapps.commands.common import (
     CELLS,
     add_optimizer_options,
+    add_resume_options,
+    backup_dir,
     clipping_options,
     print_serving_hint,
     read_lines,
@@ -87,6 +89,7 @@ def _add_train_parser(actions):
     train.add_argument("--checkpoint-dir", help="save the best translator here during training")
     train.add_argument("--tensorboard-dir", help="write TensorBoard logs here")
     train.add_argument("--backup-dir", help="BackupAndRestore state: rerun the same command after a crash to resume")
+    add_resume_options(train)
     train.add_argument("--seed", type=int, help="random seed for weights and shuffling")
     _add_pairs_options(parser)
     parser.set_defaults(run=_train)
@@ -105,6 +108,7 @@ def _train(args):
         bidirectional=not args.unidirectional,
         lowercase=not args.no_lowercase,
         **clipping_options(args),
+        mixed_precision=args.mixed_precision,
     )
     translator.fit(
         args.data,
@@ -117,7 +121,7 @@ def _train(args):
         bleu_every=args.bleu_every or None,
         checkpoint_dir=args.checkpoint_dir,
         tensorboard_dir=args.tensorboard_dir,
-        backup_dir=args.backup_dir,
+        backup_dir=backup_dir(args),
         seed=args.seed,
         **_pairs_options(args),
     )

@@ -58,7 +58,7 @@ def precision_scope(policy):
 
 
 def float32_outputs(*models):
-    """Makes the layers producing the models' outputs compute in float32.
+    """Makes the layer producing each model's first output compute in float32.
 
     Logits and probabilities in 16 bits lose precision in the softmax and the loss
     (and exported probabilities would change dtype), so the output layers run in
@@ -72,8 +72,9 @@ def float32_outputs(*models):
         tf.float32
     """
     for model in models:
-        for tensor in model.outputs:
-            history = getattr(tensor, "_keras_history", None)
-            layer = getattr(history, "operation", None)
-            if layer is not None and getattr(layer, "compute_dtype", "float32") not in ("float32", "int32", "bool"):
-                layer.dtype_policy = "float32"
+        # Only the first output: the logits or probabilities. Further outputs (the RNN
+        # states of a step model) come from recurrent layers that must stay in 16 bits.
+        history = getattr(model.outputs[0], "_keras_history", None)
+        layer = getattr(history, "operation", None)
+        if layer is not None and getattr(layer, "compute_dtype", "float32") not in ("float32", "int32", "bool"):
+            layer.dtype_policy = "float32"

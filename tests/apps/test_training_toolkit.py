@@ -1,0 +1,122 @@
+"""Every app: resume=True, backups that refuse another app's state, mixed precision with
+float32 outputs, clipping options, per-layer grad norms and history kept in the save."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import rnnapps
+from rnnapps.errors import ConfigError
+from tests.helpers import tiny_sentiment_data
+
+TEXT = "the cat sat on the mat. the dog sat on the log.\n" * 6
+PAIRS = [("one two", "uno dos"), ("two three", "dos tres"), ("three one", "tres uno")] * 6
+
+
+def classifier(**options):
+    return rnnapps.SentimentClassifier(cell="gru", units=4, embedding_dim=4, **options)
+
+
+def generator(**options):
+    return rnnapps.TextGenerator(cell="gru", units=4, depth=1, embedding_dim=4, sequence_length=12, **options)
+
+
+def translator(**options):
+    return rnnapps.Translator(cell="gru", units=4, source_embedding_dim=4, target_embedding_dim=4, bidirectional=False, **options)
+
+
+def fit(app, epochs=1, **options):
+    options.setdefault("verbose", 0)
+    options.setdefault("validation_split", 0)
+    if isinstance(app, rnnapps.SentimentClassifier):
+        texts, labels = tiny_sentiment_data(per_class=4)
+        return app.fit(texts, labels, epochs=epochs, batch_size=8, **options)
+    if isinstance(app, rnnapps.TextGenerator):
+        return app.fit(TEXT, epochs=epochs, batch_size=4, **options)
+    return app.fit(PAIRS, epochs=epochs, batch_size=6, **options)
+
+
+APPS = [classifier, generator, translator]
+
+
+@pytest.mark.parametrize("make", APPS, ids=["classifier", "generator", "translator"])
+def test_resume_true_trains_through_a_backup_and_keeps_history(make, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    seen = {}
+
+    class Spy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen[epoch] = sorted(os.listdir(tmp_path / "rnnapps_backup" / app.kind))
+
+    app = make()
+    fit(app, epochs=2, resume=True, callbacks=[Spy()], early_stopping_patience=None)
+    # During training the backup held weights + optimizer (Keras) and the app's identity and history (rnnapps).
+    assert {"latest.weights.h5", "training_metadata.json", "rnnapps_app.json"} <= set(seen[1])
+    assert not (tmp_path / "rnnapps_backup" / app.kind).exists()  # removed once the fit finished
+    assert len(app.history.history["loss"]) == 2
+    assert any(key.startswith("grad_norm/") for key in app.history.history)
+    assert len(app.step_history["grad_norm"]) >= 2
+    saved = json.load(open(os.path.join(app.save(tmp_path / "saved"), "history.json")))
+    assert saved["epochs"]["loss"] == app.history.history["loss"]
+    assert rnnapps.load(tmp_path / "saved").history.history["loss"] == pytest.approx(app.history.history["loss"])
+
+
+def test_a_backup_of_other_options_is_refused(tmp_path):
+    backup = tmp_path / "backup"
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(generator(), epochs=2, backup_dir=str(backup), callbacks=[Crash()])
+    with pytest.raises(ConfigError, match="belongs to another training.*options differ: units"):
+        fit(rnnapps.TextGenerator(cell="gru", units=5, depth=1, embedding_dim=4, sequence_length=12), backup_dir=str(backup))
+    with pytest.raises(ConfigError, match="vocabulary built from the data differs"):
+        generator().fit(TEXT.upper(), epochs=1, batch_size=4, validation_split=0, verbose=0, backup_dir=str(backup))
+
+
+def test_resume_puts_the_backup_next_to_the_checkpoints(tmp_path):
+    app = classifier()
+    seen = []
+
+    class Spy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(os.path.isdir(tmp_path / "ckpt" / "backup"))
+
+    fit(app, resume=True, checkpoint_dir=str(tmp_path / "ckpt"), callbacks=[Spy()])
+    assert seen == [True]
+
+
+@pytest.mark.parametrize("make", APPS, ids=["classifier", "generator", "translator"])
+def test_mixed_bfloat16_keeps_outputs_float32_and_restores_the_policy(make, tmp_path):
+    app = make(mixed_precision="mixed_bfloat16")
+    fit(app)
+    assert keras.config.dtype_policy().name == "float32"  # nothing leaked
+    recurrent = [layer for layer in app.model.layers if "gru" in layer.name or "bi_" in layer.name]
+    assert recurrent and all(layer.compute_dtype == "bfloat16" for layer in recurrent)
+    inputs = [np.array([[2, 3, 2]], "int32")] * len(app.model.inputs)
+    assert keras.ops.convert_to_numpy(app.model(inputs if len(inputs) > 1 else inputs[0])).dtype == np.float32
+    assert np.isfinite(app.history.history["loss"][0]) and app.history.history["grad_norm"][0] > 0
+    if isinstance(app, rnnapps.SentimentClassifier):
+        assert app.predict(["great film"]).probabilities.dtype == np.float32
+    elif isinstance(app, rnnapps.TextGenerator):
+        assert len(app.generate("the", max_length=5, seed=1)) == 8  # the loop carries bfloat16 states
+    else:
+        assert isinstance(app.translate("one two"), str)
+    loaded = rnnapps.load(app.save(tmp_path / "saved"))
+    assert loaded.mixed_precision == "mixed_bfloat16" and keras.config.dtype_policy().name == "float32"
+
+
+@pytest.mark.parametrize("make", APPS, ids=["classifier", "generator", "translator"])
+def test_clipping_options_one_at_a_time(make):
+    with pytest.raises(ConfigError, match="only one of clipnorm, global_clipnorm, clipvalue"):
+        make(global_clipnorm=1.0, clipvalue=0.5)
+    with pytest.raises(ConfigError, match="mixed_precision must be one of"):
+        make(mixed_precision="float16")
+    with pytest.raises(ConfigError, match="strategy must be a tf.distribute.Strategy"):
+        make(strategy="mirrored")
+    assert make(global_clipnorm=2.0).get_config()["global_clipnorm"] == 2.0
