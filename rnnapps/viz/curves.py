@@ -51,8 +51,9 @@ def plot_gradient_flow(flows, path, title=None, max_distance=None):
         colour = _COLOURS[index % len(_COLOURS)]
         decay = flow.decay_per_step() if stop > 2 else float("nan")
         name = label or getattr(flow, "label", f"model {index}")
+        kind = "" if flow.cell in str(name) else f" ({flow.cell})"
         axes.plot(distances, np.maximum(flow.mean[:stop], floor), color=colour, linewidth=2,
-                  label=f"{name} ({flow.cell}): x{decay:.3f} per step")
+                  label=f"{name}{kind}: x{decay:.3f} per step")
         low, high = np.percentile(flow.norms[:, :stop], [25, 75], axis=0)
         axes.fill_between(distances, np.maximum(low, floor), np.maximum(high, floor), color=colour, alpha=0.15)
     axes.set_yscale("log")
