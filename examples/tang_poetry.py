@@ -75,18 +75,21 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"\nHeld-out poems: {report}")
+    # Each request in simplified and traditional characters: the first one the corpus knows is used.
     requests = [
-        ("qijue, acrostic 春眠不觉, rhyming", dict(form="qijue", acrostic="春眠不觉", rhyme=True)),
-        ("wujue from the first line 白日依山尽", dict(form="wujue", first_line="白日依山尽")),
-        ("wulv, mood 秋思, no repeated characters", dict(form="wulv", mood="秋思", no_repeat=True)),
+        ("qijue, acrostic 春眠不觉, rhyming", [dict(form="qijue", acrostic=a, rhyme=True) for a in ("春眠不觉", "春眠不覺")]),
+        ("wujue from the first line 白日依山尽", [dict(form="wujue", first_line=f) for f in ("白日依山尽", "白日依山盡")]),
+        ("wulv, mood 秋思, no repeated characters", [dict(form="wulv", mood="秋思", no_repeat=True)]),
     ]
-    for label, request in requests:
-        try:
-            poem = poet.generate(temperature=args.temperature, seed=1, **request)
-        except rnnapps.ConfigError as error:  # e.g. a character the corpus never had
-            print(f"\n{label}: skipped ({error})")
-            continue
-        print(f"\n{label}:\n" + poem.replace("。", "。\n").rstrip())
+    for label, variants in requests:
+        poem = None
+        for request in variants:
+            try:
+                poem = poet.generate(temperature=args.temperature, seed=1, **request)
+                break
+            except rnnapps.ConfigError as error:  # a character the corpus never had
+                reason = error
+        print(f"\n{label}:\n" + poem.replace("。", "。\n").rstrip() if poem else f"\n{label}: skipped ({reason})")
     print("\nsaved to", poet.save(args.output))
     print("exported to", poet.export(args.export_dir, "tang_poetry"))
     return 0

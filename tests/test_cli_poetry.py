@@ -1,4 +1,4 @@
-"""`rnnapps poetry train|generate|evaluate|export` on a tiny corpus."""
+"""`rnnapps poetry train|generate|export` on a tiny corpus (evaluate: its help; the report is tested on the app)."""
 
 import json
 import os
@@ -16,7 +16,7 @@ POEMS = [
 ]
 
 
-def test_poetry_train_generate_evaluate_export(tmp_path, capsys):
+def test_poetry_train_generate_export(tmp_path, capsys):
     corpus = tmp_path / "poems.txt"
     corpus.write_text("\n".join(POEMS * 3) + "\n", encoding="utf-8")
     model_dir = tmp_path / "poet"
@@ -33,10 +33,6 @@ def test_poetry_train_generate_evaluate_export(tmp_path, capsys):
         couplets = poem.splitlines()
         assert len(couplets) == 2 and couplets[0].startswith("月落乌啼霜满天，")
         assert poem_form("".join(couplets), strict=True) == "qijue" and poem_lines(poem)[1][0] == "江"
-
-    assert main(["poetry", "evaluate", str(model_dir), str(corpus), "--num-samples", "4", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["constrained_validity"] == 1.0 and report["num_poems"] == 12 and report["perplexity"] > 1
 
     assert main(["poetry", "export", str(model_dir), "--base-dir", str(tmp_path / "exports"), "--name", "tang"]) == 0
     assert os.path.isfile(tmp_path / "exports" / "tang" / "1" / "saved_model.pb")

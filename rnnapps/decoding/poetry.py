@@ -49,7 +49,8 @@ class PoemTables:
 
     Attributes:
         is_hanzi: bool numpy `[V]`, the token is one Han character.
-        rhyme_groups: int32 numpy `[V]`, rhyme group id or -1 (all -1: no rhyme table).
+        rhyme_groups: int32 numpy `[V]`, rhyme group id or -1 (all -1: no rhyme table);
+            may be replaced by an int32 tensor `[V]` (e.g. a function argument).
         comma_id, period_id, start_id, end_id: ids of "，", "。" and the markers.
         banned_ids: ids never generated (padding, `<unk>`, the start marker).
     """
@@ -112,12 +113,12 @@ class PoemConstraints(LogitsProcessor):
         self.no_repeat = tf.cast(no_repeat, tf.bool)
 
     # The tables become graph constants where they are used, so a processor made
-    # outside a tf.function also works inside one.
+    # outside a tf.function also works inside one (tensors are taken as they are).
     def _hanzi(self):
-        return tf.constant(self.tables.is_hanzi)
+        return tf.convert_to_tensor(self.tables.is_hanzi, tf.bool)
 
     def _groups(self):
-        return tf.constant(self.tables.rhyme_groups)
+        return tf.convert_to_tensor(self.tables.rhyme_groups, tf.int32)
 
     def _vocab(self):
         return int(self.tables.is_hanzi.shape[0])
@@ -214,7 +215,7 @@ def forced_tokens(acrostic_ids, first_line_ids, lines, chars, tables, max_free_s
     Example:
         >>> forced_tokens(tf.ragged.constant([[6, 7]]), tf.ragged.constant([[]], tf.int32), 4, 5, tables, 64)  # doctest: +SKIP
     """
-    hanzi = tf.constant(tables.is_hanzi)
+    hanzi = tf.convert_to_tensor(tables.is_hanzi, tf.bool)
     lines = tf.cast(lines, tf.int32)
     chars = tf.cast(chars, tf.int32)
     batch = acrostic_ids.nrows(out_type=tf.int32)

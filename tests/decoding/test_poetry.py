@@ -1,5 +1,7 @@
 """Poem constraints: exact forms from random logits, acrostics, first lines, no-repeat, rhyme, fallbacks."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -26,30 +28,33 @@ def random_step(tokens, states):
     return logits + bias, (key + 1,), {}
 
 
-def make_runner(tables):
-    @tf.function(reduce_retracing=True)
-    def run(lines, chars, acrostic, first_line, rhyme, no_repeat, seed):
-        forced = forced_tokens(acrostic, first_line, lines, chars, tables, 40)
-        constraints = PoemConstraints(tables, lines, chars, forced, rhyme=rhyme, no_repeat=no_repeat)
-        batch = acrostic.nrows(out_type=tf.int32)
-        result = sample(
-            random_step, tf.fill([batch], tables.start_id), (tf.fill([2], seed),), tf.where(lines > 0, lines * (chars + 1) + 1, 40),
-            temperature=1.0, seed=tf.stack([seed, 0]), stop_ids=[tables.end_id], processor=constraints,
-        )
-        return result.tokens, result.lengths, result.finished
-
-    return run
+SIGNATURE = [
+    tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32),
+    tf.RaggedTensorSpec([None, None], tf.int32, 1), tf.RaggedTensorSpec([None, None], tf.int32, 1),
+    tf.TensorSpec([], tf.bool), tf.TensorSpec([], tf.bool), tf.TensorSpec([], tf.int64), tf.TensorSpec([V], tf.int32),
+]
 
 
-RUN = make_runner(TABLES)
+@tf.function(input_signature=SIGNATURE)  # one trace for every test; rhyme groups are an argument
+def run(lines, chars, acrostic, first_line, rhyme, no_repeat, seed, groups):
+    tables = dataclasses.replace(TABLES, rhyme_groups=groups)
+    forced = forced_tokens(acrostic, first_line, lines, chars, tables, 40)
+    constraints = PoemConstraints(tables, lines, chars, forced, rhyme=rhyme, no_repeat=no_repeat)
+    batch = acrostic.nrows(out_type=tf.int32)
+    result = sample(
+        random_step, tf.fill([batch], TABLES.start_id), (tf.fill([2], seed),), tf.where(lines > 0, lines * (chars + 1) + 1, 40),
+        temperature=1.0, seed=tf.stack([seed, 0]), stop_ids=[TABLES.end_id], processor=constraints,
+    )
+    return result.tokens, result.lengths, result.finished
 
 
-def poems(form, acrostic=(), first_line="", rhyme=False, no_repeat=False, seed=0, batch=8, run=RUN):
+def poems(form, acrostic=(), first_line="", rhyme=False, no_repeat=False, seed=0, batch=8, groups=TABLES.rhyme_groups):
     lines, chars = FORMS.get(form, (0, 0))
     acrostic_ids = tf.ragged.constant([[IDS[c] for c in acrostic]] * batch, tf.int32, ragged_rank=1) if acrostic else tf.ragged.constant([[]] * batch, tf.int32)
     first_ids = tf.ragged.constant([[IDS.get(c, 1) for c in first_line]] * batch, tf.int32) if first_line else tf.ragged.constant([[]] * batch, tf.int32)
     tokens, lengths, finished = run(
-        tf.constant(lines), tf.constant(chars), acrostic_ids, first_ids, tf.constant(rhyme), tf.constant(no_repeat), tf.constant(seed, tf.int64)
+        tf.constant(lines), tf.constant(chars), acrostic_ids, first_ids, tf.constant(rhyme), tf.constant(no_repeat),
+        tf.constant(seed, tf.int64), tf.constant(groups, tf.int32),
     )
     texts = ["".join(TOKENS[i] for i in row[:n]) for row, n in zip(tokens.numpy(), lengths.numpy())]
     return texts, finished.numpy()
@@ -112,9 +117,8 @@ def test_rhyme_with_no_repeat_falls_back_to_a_rhyming_repeat_not_an_empty_row():
     # no-repeat has used it up by then (no-repeat gives way, the rhyme holds).
     groups = np.full([V], -1, np.int32)
     groups[IDS["光"]] = 0
-    run = make_runner(PoemTables.from_tokens(TOKENS, groups))
     for seed in range(10):
-        texts, finished = poems("wujue", rhyme=True, no_repeat=True, seed=seed, run=run)
+        texts, finished = poems("wujue", rhyme=True, no_repeat=True, seed=seed, groups=groups)
         assert finished.all()
         for text in texts:
             lines = poem_lines(text)
