@@ -139,6 +139,11 @@ class PoetryGenerator(App):
     def from_vocabulary(cls, characters, **options):
         """An untrained poet over the given characters (tests, demos, warm starts).
 
+        Args:
+            characters: a string or list of the characters it may write (the markers
+                and "，", "。" are added).
+            **options: constructor options.
+
         Example:
             >>> poet = PoetryGenerator.from_vocabulary("春夏秋冬山水花月", units=8, depth=1, embedding_dim=8)  # doctest: +SKIP
             >>> len(poet.generate(form="wujue", seed=0))                                                      # doctest: +SKIP
@@ -461,6 +466,10 @@ class PoetryGenerator(App):
           seed: int64[])`: one poem per row of acrostic/first_line/mood.
         Both return `poem: string[None]` and `token_ids: int32[None, None]`. Rhyme
         works when pypinyin is installed at export time.
+
+        Args:
+            base_dir: the TF Serving model base path.
+            name: the model name (default "poetry").
 
         Example:
             >>> poet.export("saved_models", "poetry")  # doctest: +SKIP

@@ -28,7 +28,16 @@ REQUIRED_TOKENS = (START, END) + MARKS
 
 
 def poem_sequence(poem, titles=True):
-    """The training text of one poem: `title START text END` (no title when `titles` is off)."""
+    """The training text of one poem: `title START text END` (no title when `titles` is off).
+
+    Args:
+        poem: a `Poem`.
+        titles: put the title in front.
+
+    Example:
+        >>> poem_sequence(Poem("白日依山尽，黄河入海流。", "登楼"), titles=False)
+        '\\x02白日依山尽，黄河入海流。\\x03'
+    """
     title = poem.title.replace(START, "").replace(END, "") if titles else ""
     return f"{title}{START}{poem.text}{END}"
 
@@ -124,6 +133,13 @@ def poem_batches(source, vectorizer, batch_size, titles=True, shuffle=False, shu
 
     Inputs are `sequence[:-1]`, targets `sequence[1:]`, right-padded with 0; targets
     up to and including START are 0 too (the title primes, it is not scored).
+
+    Args:
+        source: a `PoemSource` or one part of its `split`.
+        vectorizer: the char `TextVectorizer` with the poetry vocabulary.
+        batch_size: poems per batch.
+        titles: put each poem's title in front.
+        shuffle, shuffle_buffer, seed: shuffle the poems in a bounded buffer.
 
     Returns:
         `(dataset, reader)`: iterate the dataset inside `with reader.reading():` so a

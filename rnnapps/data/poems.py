@@ -46,6 +46,9 @@ _NPZ_MARKERS = {"<START>", "<EOP>", "</s>"}
 def canonical_form(form):
     """The canonical name of a form ("qijue", "七绝" -> "qijue"; None -> "free").
 
+    Args:
+        form: a form name, a Chinese alias (五绝 七绝 五律 七律 自由) or None.
+
     Raises:
         ConfigError: an unknown form name.
 
@@ -64,12 +67,23 @@ def canonical_form(form):
 
 
 def clean_text(text):
-    """A poem's text without whitespace and bracketed editorial notes."""
+    """A poem's text without whitespace and bracketed editorial notes.
+
+    Args:
+        text: the raw text of a poem.
+
+    Example:
+        >>> clean_text("床前明月光， 疑是地上霜。（一作：看月光）")
+        '床前明月光，疑是地上霜。'
+    """
     return "".join(_NOTES_RE.sub("", str(text)).split())
 
 
 def poem_lines(text):
     """The lines of a poem without their end punctuation.
+
+    Args:
+        text: a poem's text (lines with their punctuation).
 
     Example:
         >>> poem_lines("白日依山尽，黄河入海流。")
@@ -85,6 +99,10 @@ def poem_form(text, strict=False):
     `strict`, odd lines (1st, 3rd, ...) must end with "，" and even lines with "。",
     the text must end after the last "。", and nothing else may appear: the rule a
     generated poem is held to.
+
+    Args:
+        text: a poem's text.
+        strict: also require "，"/"。" in their places.
 
     Example:
         >>> poem_form("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。", strict=True)
@@ -109,6 +127,10 @@ def poem_form(text, strict=False):
 
 def is_valid_poem(text, form):
     """Whether `text` is exactly a poem of `form` ("free": any non-empty text).
+
+    Args:
+        text: a poem's text.
+        form: a form name (see `canonical_form`).
 
     Example:
         >>> is_valid_poem("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", "wujue")
@@ -155,6 +177,9 @@ def read_chinese_poetry_json(path):
     Objects without a list of `paragraphs` strings are skipped (the collections hold a
     few); a file that is not such a list is an error.
 
+    Args:
+        path: the JSON file.
+
     Example:
         >>> poems = list(read_chinese_poetry_json("poet.tang.0.json"))  # doctest: +SKIP
     """
@@ -187,6 +212,9 @@ def read_tang_npz(path):
     (dicts stored as pickled object arrays). Reading those needs
     `numpy.load(allow_pickle=True)`, which can run code hidden in a malicious file:
     only load npz files you trust. Only this loader unpickles anything.
+
+    Args:
+        path: the npz file.
 
     Example:
         >>> poems = list(read_tang_npz("tang.npz"))  # doctest: +SKIP
@@ -224,6 +252,10 @@ def read_text_poems(path, encoding="utf-8"):
     A line is `poem`, `title<TAB>poem`, `title<TAB>author<TAB>poem` or `title:poem`
     (`：` too; taken as a title only when the part before it has no line punctuation).
     Blank lines are skipped.
+
+    Args:
+        path: the text file.
+        encoding: its encoding (undecodable bytes become U+FFFD).
 
     Example:
         >>> poems = list(read_text_poems("poems.txt"))  # doctest: +SKIP

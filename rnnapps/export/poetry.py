@@ -19,7 +19,12 @@ _FORM_SHAPES = [FORMS[name] for name in FORMS] + [FORMS.get(FORM_ALIASES[name], 
 
 
 def poem_signature():
-    """Request signature of the `generate` endpoint."""
+    """Request signature of the `generate` endpoint (its `TensorSpec` names are the request keys).
+
+    Example:
+        >>> [spec.name for spec in poem_signature()][:3]
+        ['form', 'acrostic', 'first_line']
+    """
     return [
         tf.TensorSpec([], tf.string, name="form"),
         tf.TensorSpec([None], tf.string, name="acrostic"),
@@ -34,7 +39,15 @@ def poem_signature():
 
 
 def form_shape(form):
-    """`(lines, chars)` int32 scalars of a form name tensor; an unknown name fails the request."""
+    """`(lines, chars)` int32 scalars of a form name tensor; an unknown name fails the request.
+
+    Args:
+        form: string scalar tensor ("wujue", ..., "free" or a Chinese alias).
+
+    Example:
+        >>> [int(x) for x in form_shape(tf.constant("qilv"))]
+        [8, 7]
+    """
     matches = tf.equal(tf.constant(_FORM_NAMES), form)
     tf.debugging.Assert(
         tf.reduce_any(matches),
@@ -56,6 +69,11 @@ def poem_serving_fn(vectorizer, models, tables):
     free form is ignored; a mood longer than 64 tokens keeps its last 64; temperature
     <= 0 is greedy, top_k <= 0 is off. An unknown form, unequal batch lengths, or rhyme
     asked of an export made without rhyme tables fail the request with a message.
+
+    Args:
+        vectorizer: the char `TextVectorizer` of the poet.
+        models: its `LanguageModels` (prefill and step are used).
+        tables: `PoemTables` of the vocabulary.
 
     Example:
         >>> serve = poem_serving_fn(poet.vectorizer, poet.models, poet._tables())  # doctest: +SKIP

@@ -39,6 +39,9 @@ _HAN_RE = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000
 def is_hanzi(char):
     """Whether `char` is one Han character (CJK unified or compatibility ideograph).
 
+    Args:
+        char: a token string.
+
     Example:
         >>> is_hanzi("春"), is_hanzi("，"), is_hanzi("a")
         (True, False, False)
@@ -56,6 +59,9 @@ def _pypinyin():
 
 def rhyme_group(char):
     """The rhyme group name of one Han character, or None (not Han, unknown reading).
+
+    Args:
+        char: one character.
 
     Raises:
         ConfigError: pypinyin is not installed.

@@ -88,6 +88,7 @@ def test_save_and_load_write_the_same_poems(trained, tmp_path):
     ({"form": "wujue", "acrostic": "春夏秋冬雪"}, "has 5 characters but a wujue has only 4 lines"),
     ({"form": "qijue", "acrostic": "春\U0001F600"}, "does not know"),
     ({"form": "qijue", "acrostic": "春Z"}, "does not know"),
+    ({"form": "qijue", "acrostic": b"\xe6\x98\xa5\xff"}, "does not know"),  # invalid UTF-8 -> U+FFFD
     ({"form": "free", "acrostic": "春"}, "needs a fixed form"),
     ({"form": "wujue", "first_line": "床前明月"}, "must be 5 Han characters"),
     ({"form": "wujue", "first_line": "床前明月鑫"}, "does not know"),
