@@ -208,6 +208,7 @@ class PoetryGenerator(App):
         checkpoint_dir=None,
         tensorboard_dir=None,
         backup_dir=None,
+        resume=False,
         callbacks=None,
         shuffle_buffer=10_000,
         seed=None,
@@ -226,7 +227,7 @@ class PoetryGenerator(App):
             author: keep only poems by this author (or a list).
             max_length: keep only poems of at most this many characters.
             epochs, batch_size, early_stopping_patience, checkpoint_dir,
-                tensorboard_dir, backup_dir, callbacks, seed, verbose: as for
+                tensorboard_dir, backup_dir, resume, callbacks, seed, verbose: as for
                 `TextGenerator.fit`.
 
         Returns:
@@ -261,11 +262,12 @@ class PoetryGenerator(App):
         self.form_counts = stats.forms
         forms = ", ".join(f"{f} {n}" for f, n in sorted(stats.forms.items(), key=lambda item: -item[1]))
         self._say(verbose_flag, f"poems: {stats.num_poems:,} ({forms}), {stats.num_chars:,} characters; vocabulary {self.vectorizer.vocabulary_size:,} ids")
-        validation = None
+        validation, readers = None, []
         if validation_source is not None:
             try:
                 scan_poems(validation_source, filters=filters)
-                validation, _ = poem_batches(validation_source, self.vectorizer, batch_size, self.titles)
+                validation, validation_reader = poem_batches(validation_source, self.vectorizer, batch_size, self.titles)
+                readers.append(validation_reader)
             except DataError:
                 if validation_data is not None:
                     raise
@@ -275,9 +277,9 @@ class PoetryGenerator(App):
         )
         self._serve = None
         self._fit_model(
-            train, validation, epochs, verbose, [PerplexityLogger()] + list(callbacks or []), [reader],
+            train, validation, epochs, verbose, [PerplexityLogger()] + list(callbacks or []), [reader] + readers,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
-            early_stopping_patience=early_stopping_patience,
+            early_stopping_patience=early_stopping_patience, resume=resume,
         )
         return self
 
