@@ -11,12 +11,11 @@ def test_diagnostics_example_writes_its_files(tmp_path, capsys):
     text.write_text('He said "no (never)".\nShe said "yes".\n' * 8, encoding="utf-8")
     example = load_example("diagnostics")
     code = example.main(["--text", str(text), "--out-dir", str(tmp_path / "out"), "--epochs", "1", "--units", "8",
-                         "--sequence-length", "24", "--cells", "simple", "lstm", "--recurrent-scale", "0.5"])
+                         "--sequence-length", "16", "--cells", "lstm", "--recurrent-scale", "0.5"])
     assert code == 0
     out = capsys.readouterr().out
     assert "units tracking quotes" in out and "units tracking brackets" in out
     files = set(os.listdir(tmp_path / "out"))
     assert {"gradient_flow.png", "gradient_flow.json", "history.png", "neurons_quotes.html", "neurons_brackets.png"} <= files
     labels = [row["label"] for row in json.load(open(tmp_path / "out" / "gradient_flow.json"))]
-    assert labels == ["untrained simple", "untrained simple, recurrent x0.5", "trained simple",
-                      "untrained lstm", "untrained lstm, recurrent x0.5", "trained lstm"]
+    assert labels == ["untrained lstm", "untrained lstm, recurrent x0.5", "trained lstm"]

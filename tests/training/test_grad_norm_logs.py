@@ -101,18 +101,6 @@ def test_stateful_trainer_logs_the_wrapped_models_layers():
     assert {"grad_norm/lm_lstm_0", "grad_norm/lm_lstm_1", "grad_norm/embedding", "grad_norm/logits"} <= set(history.history)
 
 
-def test_translator_training_model_logs_per_layer_norms():
-    from rnnapps.builders.seq2seq import Seq2SeqSpec, build_seq2seq
-
-    models = build_seq2seq(9, 9, Seq2SeqSpec(cell="gru", units=4, source_embedding_dim=4, target_embedding_dim=4, bidirectional=True))
-    source = RNG.integers(1, 9, (4, 5)).astype("int32")
-    target = RNG.integers(1, 9, (4, 6)).astype("int32")
-    history = models.train.fit([source, target], target, epochs=1, verbose=0)
-    keys = {k for k in history.history if k.startswith("grad_norm/")}
-    assert {"grad_norm/encoder_bi_0", "grad_norm/decoder_gru_0", "grad_norm/attention", "grad_norm/logits"} <= keys
-    assert "val_grad_norm" not in history.history
-
-
 def test_mixed_float16_loss_scale_is_undone_in_the_logs():
     from rnnapps.training import precision_scope
 
