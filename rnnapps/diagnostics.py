@@ -66,7 +66,23 @@ def recurrent_layers(model):
 
 
 def pick_recurrent_layer(app_or_model, layer=0):
-    """`(model, layer, rnn)` for a layer index or name; clear errors otherwise."""
+    """Finds one recurrent layer of an app's or a model's graph.
+
+    Args:
+        app_or_model: an rnnapps app (its `model`) or a Keras functional model.
+        layer: an index into `recurrent_layers(model)` (negative counts from the top) or a layer name.
+
+    Returns:
+        `(model, layer, rnn)`: the model, the layer as the model calls it, its Keras RNN.
+
+    Raises:
+        ConfigError: not a model, no recurrent layer, or no such layer.
+
+    Example:
+        >>> model, layer, rnn = pick_recurrent_layer(models.train, -1)  # doctest: +SKIP
+        >>> layer.name                                                   # doctest: +SKIP
+        'lm_lstm_1'
+    """
     model = _model_of(app_or_model)
     found = recurrent_layers(model)
     if not found:
@@ -97,6 +113,16 @@ def layer_inputs(model, layer, batch):
 
     Computed by a sub-model over the model's own layers, so embeddings, lower layers
     and connections are exactly those of the model.
+
+    Args:
+        model: the functional model that calls `layer`.
+        layer: one of its layers (a recurrent layer, typically).
+        batch: the model's input (ids, or a list of inputs).
+
+    Example:
+        >>> sequence, states = layer_inputs(models.train, models.train.get_layer("lm_gru_1"), ids)  # doctest: +SKIP
+        >>> sequence.shape                                                                          # doctest: +SKIP
+        TensorShape([8, 100, 256])
     """
     node = _node_in(model, layer)
     return _probe(model, node, batch)
@@ -126,6 +152,11 @@ def run_cell(rnn, sequence, initial_states=None, watch=None):
     Returns:
         `(outputs, states)`: lists over steps of `[B, units]` outputs and of state lists
         (`[h]`, or `[h, c]` for an LSTM).
+
+    Example:
+        >>> outputs, states = run_cell(keras.layers.GRU(4), tf.zeros((2, 5, 3)))  # doctest: +SKIP
+        >>> len(outputs), states[-1][0].shape                                     # doctest: +SKIP
+        (5, TensorShape([2, 4]))
     """
     cell = rnn.cell
     batch = tf.shape(sequence)[0]
@@ -247,7 +278,7 @@ def gradient_flow(app_or_model, batch, layer=0, readouts=4, seed=0, label=None):
         DataError: an empty batch or a sequence shorter than 2 steps.
 
     Example:
-        >>> from rnnapps.builders import LanguageModelSpec, build_language_model
+        >>> from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
         >>> models = build_language_model(30, LanguageModelSpec(cell="gru", units=16, embedding_dim=8, depth=1))
         >>> flow = gradient_flow(models.train, np.random.randint(2, 30, (4, 25)))
         >>> flow.mean.shape

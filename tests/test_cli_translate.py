@@ -38,7 +38,7 @@ def test_help_lists_the_actions(capsys):
 
 
 def test_train_saves_both_vocabularies(model_dir, capsys):
-    assert sorted(os.listdir(model_dir)) == ["config.json", "model.keras", "target_vocabulary.json", "vocabulary.json"]
+    assert sorted(os.listdir(model_dir)) == ["config.json", "history.json", "model.keras", "target_vocabulary.json", "vocabulary.json"]
     config = json.load(open(model_dir / "config.json"))["config"]
     assert config["cell"] == "gru" and config["units"] == 8 and config["global_clipnorm"] == 5.0
 

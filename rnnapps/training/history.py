@@ -42,7 +42,17 @@ class TrainingHistory:
 
     @classmethod
     def of(cls, history, steps=None):
-        """A `TrainingHistory` from a Keras `History`, a `TrainingHistory`, or a dict."""
+        """A `TrainingHistory` from a Keras `History`, a `TrainingHistory`, or a dict.
+
+        Args:
+            history: the epoch logs in any of those forms (a dict may be a saved
+                `{"epochs": ..., "steps": ...}` document).
+            steps: the per-step records, when not part of `history`.
+
+        Example:
+            >>> TrainingHistory.of({"epochs": {"loss": [1.0]}, "steps": None}).history
+            {'loss': [1.0]}
+        """
         if isinstance(history, TrainingHistory):
             return cls(history.history, steps if steps is not None else history.steps)
         if isinstance(history, dict):
@@ -57,6 +67,13 @@ class TrainingHistory:
     @classmethod
     def load(cls, path):
         """Reads a `history.json` (a save's, or `{key: [values]}` as Keras History holds).
+
+        Args:
+            path: the JSON file.
+
+        Example:
+            >>> TrainingHistory.load("models/sentiment/history.json").epochs  # doctest: +SKIP
+            10
 
         Raises:
             ModelFileError: the file is missing or not a history.

@@ -23,6 +23,9 @@ def layer_groups(model):
     Nested models (a model used as a layer) are looked into, so a wrapper such as the
     StatefulTrainer reports the same layer names as the model it wraps.
 
+    Args:
+        model: a Keras model.
+
     Example:
         >>> inputs = keras.Input((3,))
         >>> model = keras.Model(inputs, keras.layers.Dense(1, name="out")(inputs))

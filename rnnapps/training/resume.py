@@ -28,9 +28,14 @@ HISTORY_FILE = "rnnapps_history.json"
 def app_identity(app_name, config, vocabularies):
     """A JSON-able description of what a backup belongs to (vocabularies as digests).
 
+    Args:
+        app_name: the app class name.
+        config: the app's constructor options (`get_config()`).
+        vocabularies: every token list the model's shapes depend on.
+
     Example:
-        >>> app_identity("TextGenerator", {"units": 8}, [["a", "b"]])["vocabularies"]
-        [{'size': 2, 'sha256': '...'}]  # doctest: +SKIP
+        >>> app_identity("TextGenerator", {"units": 8}, [["a", "b"]])["vocabularies"][0]["size"]
+        2
     """
     digests = []
     for vocabulary in vocabularies:
@@ -42,9 +47,16 @@ def app_identity(app_name, config, vocabularies):
 def check_backup_identity(backup_dir, identity):
     """Records `identity` in a new backup, or checks that an existing backup matches it.
 
+    Args:
+        backup_dir: the `BackupAndRestore` directory.
+        identity: from `app_identity` (plus anything else that must match).
+
     Raises:
         ConfigError: the backup directory holds the training state of another app,
             other options or another vocabulary.
+
+    Example:
+        >>> check_backup_identity("backup", app_identity("TextGenerator", {}, [["a"]]))  # doctest: +SKIP
     """
     path = os.path.join(os.fspath(backup_dir), IDENTITY_FILE)
     if os.path.isfile(path):
