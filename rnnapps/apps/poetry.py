@@ -18,6 +18,7 @@ from rnnapps.export.poetry import MAX_FREE_TOKENS, poem_serving_fn, poem_signatu
 from rnnapps.text import TextVectorizer
 from rnnapps.text.chinese import INSTALL_HINT, is_hanzi, rhyme_group_ids
 from rnnapps.training.lm_callbacks import PerplexityLogger, perplexity_figures
+from rnnapps.training.precision import float32_outputs
 
 MAX_MOOD_CHARS = 200
 MAX_POEMS = 10_000
@@ -84,6 +85,8 @@ class PoetryGenerator(App):
         optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
             optimizer_options: training settings (Adam, clipnorm 1.0).
         strategy: optional `tf.distribute.Strategy`.
+        mixed_precision: None, "mixed_bfloat16" (CPUs, TPUs) or "mixed_float16" (GPUs):
+            compute in 16 bits with float32 weights; logits stay float32.
 
     Example:
         >>> poet = PoetryGenerator()                                   # doctest: +SKIP
@@ -114,8 +117,9 @@ class PoetryGenerator(App):
         clipvalue=None,
         optimizer_options=None,
         strategy=None,
+        mixed_precision=None,
     ):
-        super().__init__(strategy=strategy)
+        super().__init__(strategy=strategy, mixed_precision=mixed_precision)
         self.spec = LanguageModelSpec(
             embedding_dim=embedding_dim, cell=cell, units=units, depth=depth, dropout=dropout,
             recurrent_dropout=recurrent_dropout, connection=connection, tie_embeddings=tie_embeddings,
@@ -157,7 +161,10 @@ class PoetryGenerator(App):
 
     # -- configuration ---------------------------------------------------------------
     def get_config(self):
-        config = {"titles": self.titles, "max_vocab": self.max_vocab, "min_count": self.min_count}
+        config = {
+            "titles": self.titles, "max_vocab": self.max_vocab, "min_count": self.min_count,
+            "mixed_precision": self.mixed_precision,
+        }
         config.update(dataclasses.asdict(self.spec))
         return config
 
@@ -182,6 +189,7 @@ class PoetryGenerator(App):
             raise DataError("a poetry vocabulary needs the markers, '，', '。' and at least one Han character")
         with self._scope():
             self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
+            float32_outputs(self.models.train, self.models.prefill, self.models.step)
         self.model = self.models.train
         self._serve = None
         self._poem_tables = None

@@ -180,3 +180,10 @@ print(json.dumps(answer, ensure_ascii=False))
     assert [line[0] for line in poem_lines(answer["odd"][0])] == ["春", "秋", "冬", "雪"]
     assert answer["default"][0].startswith("床前")
     assert "unknown poem form" in answer["unknown"]
+
+
+def test_mixed_bfloat16_poet_writes_exact_forms():
+    poet = rnnapps.PoetryGenerator.from_vocabulary("春夏秋冬山水花月光霜天年", mixed_precision="mixed_bfloat16", **SMALL)
+    assert poet.get_config()["mixed_precision"] == "mixed_bfloat16"
+    poems = poet.generate(form="qijue", acrostic="春秋", rhyme=True, seed=0, num_poems=4)
+    assert all(poem_form(p, strict=True) == "qijue" and p[0] == "春" for p in poems)
