@@ -3,7 +3,15 @@
 import json
 
 import rnnapps
-from rnnapps.commands.common import CELLS, add_optimizer_options, clipping_options, print_serving_hint, seed_everything
+from rnnapps.commands.common import (
+    CELLS,
+    add_optimizer_options,
+    add_resume_options,
+    backup_dir,
+    clipping_options,
+    print_serving_hint,
+    seed_everything,
+)
 
 FORM_CHOICES = ("wujue", "qijue", "wulv", "qilv", "free")
 
@@ -43,6 +51,7 @@ def _add_train_parser(actions):
     train.add_argument("--checkpoint-dir", help="save the best model here during training")
     train.add_argument("--tensorboard-dir", help="write TensorBoard logs here")
     train.add_argument("--backup-dir", help="BackupAndRestore state: rerun the same command after a crash to resume")
+    add_resume_options(train)
     train.add_argument("--seed", type=int, help="random seed for weights and shuffling")
     parser.set_defaults(run=_train)
 
@@ -53,6 +62,7 @@ def _train(args):
         cell=args.cell, units=args.units, depth=args.depth, embedding_dim=args.embedding_dim, dropout=args.dropout,
         output_dropout=args.output_dropout, titles=not args.no_titles, max_vocab=args.max_vocab,
         min_count=args.min_count, optimizer=args.optimizer, learning_rate=args.learning_rate, **clipping_options(args),
+        mixed_precision=args.mixed_precision,
     )
     poet.fit(
         args.data if len(args.data) > 1 else args.data[0],
@@ -66,7 +76,7 @@ def _train(args):
         early_stopping_patience=args.patience or None,
         checkpoint_dir=args.checkpoint_dir,
         tensorboard_dir=args.tensorboard_dir,
-        backup_dir=args.backup_dir,
+        backup_dir=backup_dir(args),
         seed=args.seed,
     )
     path = poet.save(args.output)
