@@ -132,7 +132,7 @@ def add_parser(sub):
     generate = actions.add_parser(
         "generate", help="write poems with a saved model",
         description="Write poems: wujue (4x5), qijue (4x7), wulv (8x5), qilv (8x7) or free.",
-        epilog="Example: rnnapps poetry generate models/tang --form qijue --acrostic 春眠不觉 --rhyme --seed 1",
+        epilog="Example: rnnapps poetry generate models/tang --form qijue --acrostic 春眠不覺 --rhyme --seed 1",
     )
     generate.add_argument("model", help="directory of a saved poetry model")
     generate.add_argument("--form", help="wujue, qijue, wulv, qilv, free (or 五绝 七绝 五律 七律; default: the corpus' commonest form)")

@@ -222,6 +222,13 @@ def read_tang_npz(path):
     import numpy as np
 
     try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise DataError(f"could not read {path}: {error.strerror or error}") from None
+    if magic != b"PK\x03\x04":  # not a zip archive: never hand it to the unpickler
+        raise DataError(f"{path} is not an .npz archive (a tang.npz poetry file is a numpy zip archive)")
+    try:
         with np.load(path, allow_pickle=True) as archive:
             missing = {"data", "ix2word"} - set(archive.files)
             if missing:
@@ -231,8 +238,8 @@ def read_tang_npz(path):
             ix2word = ix2word.item() if ix2word.shape == () else dict(enumerate(ix2word.tolist()))
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, KeyError) as error:
-        raise DataError(f"could not read {path} as a tang.npz poetry file: {error}") from None
+    except Exception as error:  # zip, npy-header and unpickling failures all mean: a damaged file
+        raise DataError(f"could not read {path} as a tang.npz poetry file: {type(error).__name__}: {error}") from None
     if data.ndim != 2 or not np.issubdtype(data.dtype, np.integer) or not isinstance(ix2word, dict):
         raise DataError(f"{path}: 'data' must be a 2-D int array and 'ix2word' a dict of id -> character")
     for row in data:

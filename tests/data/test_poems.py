@@ -71,6 +71,12 @@ def test_tang_npz_layout_is_decoded_between_start_and_end_markers(tmp_path):
     np.savez(tmp_path / "other.npz", numbers=np.arange(3))
     with pytest.raises(DataError, match="not a tang.npz poetry file"):
         list(poem_source(str(tmp_path / "other.npz")))
+    (tmp_path / "fake.npz").write_bytes(b"\x80\x04not a zip")
+    with pytest.raises(DataError, match="is not an .npz archive"):
+        list(poem_source(str(tmp_path / "fake.npz")))
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "tang.npz").read_bytes()[:300])
+    with pytest.raises(DataError, match="could not read .*cut.npz as a tang.npz poetry file"):
+        list(poem_source(str(tmp_path / "cut.npz")))
 
 
 def test_text_layouts_title_tab_author_tab_poem_colon_and_bare(tmp_path):
