@@ -23,6 +23,7 @@ from rnnapps.errors import ConfigError
 
 IDENTITY_FILE = "rnnapps_app.json"
 HISTORY_FILE = "rnnapps_history.json"
+KERAS_METADATA_FILE = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
 
 
 def app_identity(app_name, config, vocabularies):
@@ -59,7 +60,10 @@ def check_backup_identity(backup_dir, identity):
         >>> check_backup_identity("backup", app_identity("TextGenerator", {}, [["a"]]))  # doctest: +SKIP
     """
     path = os.path.join(os.fspath(backup_dir), IDENTITY_FILE)
-    if os.path.isfile(path):
+    # Only a backup that holds a training state (Keras writes its metadata at the first
+    # epoch end) has something to protect; one left by a fit that failed earlier is reused.
+    has_state = os.path.isfile(os.path.join(os.fspath(backup_dir), KERAS_METADATA_FILE))
+    if os.path.isfile(path) and has_state:
         try:
             with open(path, encoding="utf-8") as handle:
                 recorded = json.load(handle)

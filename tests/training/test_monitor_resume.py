@@ -68,6 +68,10 @@ def test_monitor_rejects_bad_options(option):
 def test_backup_identity_is_recorded_then_checked(tmp_path):
     identity = app_identity("TextGenerator", {"units": 8, "cell": "gru"}, [["a", "b"]])
     check_backup_identity(tmp_path, identity)
+    # No training state yet (the fit failed before its first epoch end): anything may reuse it.
+    check_backup_identity(tmp_path, app_identity("Translator", {}, [["x"]]))
+    check_backup_identity(tmp_path, identity)
+    (tmp_path / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')  # a real backup now
     check_backup_identity(tmp_path, identity)  # the same training: fine
     other_vocabulary = app_identity("TextGenerator", {"units": 8, "cell": "gru"}, [["a", "c"]])
     with pytest.raises(ConfigError, match="vocabulary built from the data differs"):
