@@ -16,8 +16,8 @@ What to expect (bundled sample, 40 epochs, 64 units): untrained, the Elman RNN b
 loses gradient (Keras starts its recurrent matrix orthogonal and the tanh is not yet
 saturated: x0.99 per step), a GRU halves it every step (update gates start at 0.5) and
 an LSTM keeps more (forget gates start near 0.73); once trained the Elman RNN's tanh
-saturates and it decays too (x0.85 per step), while this small, local task teaches
-the GRU to forget even faster. `--recurrent-scale 0.5` adds the textbook case of small
+saturates and it decays too (x0.81 per step), while this small, local task teaches
+the GRU to forget even faster (x0.56). `--recurrent-scale 0.5` adds the textbook case of small
 recurrent weights, where the Elman RNN vanishes fastest of all.
 """
 

@@ -99,6 +99,7 @@ def _png(tokens, units, values, scale, path, title, width):
     panel_height = 0.22 * rows + 0.45
     with rc_context({"font.family": _font_families()}):
         figure = _new_figure(max(4.0, 0.13 * columns + 0.6), panel_height * len(units) + 0.5)
+        figure.set_layout_engine("constrained")  # tall figures: no gap under the title
         for number, unit in enumerate(units):
             axes = figure.add_subplot(len(units), 1, number + 1)
             for (row, column), token, value in zip(positions, tokens, values[:, number]):
