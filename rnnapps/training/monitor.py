@@ -10,7 +10,9 @@ the batch logs; this callback keeps them (`monitor.steps`), and warns:
   steps (or below `min_norm`): that part of the model has stopped learning.
 
 Each warning names the global step. It is issued once per episode (again only after
-the norm has recovered), so a long run does not drown in repeats.
+the norm has recovered), and after an exploding-gradient warning further spikes are
+only recorded for `cooldown` steps (LSTMs spike now and then even when clipped); one
+line at the end of training counts the spikes that were recorded but not warned.
 """
 
 import math
@@ -37,6 +39,8 @@ class GradientNormMonitor(keras.callbacks.Callback):
         collapse_ratio: the recent median below this fraction of the early median
             counts as collapsed.
         min_norm: a recent median below this counts as collapsed, whatever came before.
+        cooldown: steps after an exploding-gradient warning during which further spikes
+            are recorded in `events` but not warned (default: 10 windows; 0 warns each).
 
     Attributes:
         steps: `{"step": [global step...], "grad_norm": [...], "grad_norm/<layer>": [...]}`.
@@ -50,7 +54,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
     """
 
     def __init__(self, window=50, explode_factor=10.0, explode_threshold=None, collapse_ratio=1e-3,
-                 min_norm=1e-8):
+                 min_norm=1e-8, cooldown=None):
         super().__init__()
         if int(window) < 1:
             raise ConfigError(f"window must be >= 1, got {window}")
@@ -63,6 +67,11 @@ class GradientNormMonitor(keras.callbacks.Callback):
         self.explode_threshold = None if explode_threshold is None else float(explode_threshold)
         self.collapse_ratio = float(collapse_ratio)
         self.min_norm = float(min_norm)
+        self.cooldown = 10 * self.window if cooldown is None else int(cooldown)
+        if self.cooldown < 0:
+            raise ConfigError(f"cooldown must be >= 0, got {cooldown}")
+        self._quiet_until = 0
+        self._muted = 0
         self.steps = {"step": []}
         self.events = []
         self._step = 0
@@ -89,14 +98,28 @@ class GradientNormMonitor(keras.callbacks.Callback):
         for key in norms:
             self._check_collapse(key)
 
+    def on_train_end(self, logs=None):
+        if self._muted:
+            warnings.warn(
+                f"{self._muted} more exploding-gradient step(s) were recorded without a warning "
+                f"(see GradientNormMonitor.events)", GradientWarning, stacklevel=2,
+            )
+            self._muted = 0
+
     # -- rules ----------------------------------------------------------------------
     def _warn(self, kind, key, value, message):
         self.events.append((self._step, kind, key, value))
+        if kind == "explode":
+            if self._step < self._quiet_until:
+                self._muted += 1
+                return
+            self._quiet_until = self._step + 1 + self.cooldown
         text = f"step {self._step}: {message}"
         warnings.warn(text, GradientWarning, stacklevel=2)
 
     def _check_explosion(self, value):
-        history = self.steps[GRAD_NORM][:-1][-self.window :]
+        values = self.steps[GRAD_NORM]
+        history = values[max(0, len(values) - 1 - self.window) : len(values) - 1]  # no copy of a long run
         spike = False
         if not math.isfinite(value):
             spike = True

@@ -1,10 +1,10 @@
-"""The language model and the translator under MirroredStrategy over two logical CPU devices:
+"""The language model, the translator and the poet under MirroredStrategy over two logical CPU devices:
 one epoch each, exports answer, and the logged gradient norm is exact (equal to a
 single-device run on the same batch). The classifier has its own test
 (test_sentiment_distributed.py).
 
 One fresh process (logical devices must be configured before TensorFlow initialises)
-trains both apps, to pay for the TensorFlow start-up once.
+trains all three apps, to pay for the TensorFlow start-up once.
 """
 
 import json
@@ -15,9 +15,9 @@ from tests.helpers import run_python
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_lm_and_translator_train_and_export_under_mirrored_strategy(tmp_path):
+def test_lm_translator_and_poet_train_and_export_under_mirrored_strategy(tmp_path):
     code = f"""
-import json, numpy as np, tensorflow as tf
+import json, os, numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras, rnnapps
@@ -59,6 +59,15 @@ tr.fit(pairs, epochs=1, batch_size=4, validation_split=0, verbose=0)
 export = tf.saved_model.load(tr.export({str(tmp_path)!r}, "tr", beam_width=2))
 served = export.signatures["serving_default"](source=tf.constant(["one two"]))
 out["translator"] = [served["translation"].numpy()[0].decode(), tr.translate("one two"), tr.history.history["grad_norm"][0]]
+
+poet = rnnapps.PoetryGenerator(cell="gru", units=8, depth=1, embedding_dim=8, strategy=strategy)
+poet.fit(os.path.join({ROOT!r}, "rnnapps", "samples", "poems.txt"), epochs=1, batch_size=16, validation_split=0, verbose=0)
+export = tf.saved_model.load(poet.export({str(tmp_path)!r}, "poet"))
+served = export.signatures["generate"](
+    form=tf.constant("wujue"), acrostic=tf.constant(["春花秋月"]), first_line=tf.constant([""]), mood=tf.constant([""]),
+    rhyme=tf.constant(False), no_repeat=tf.constant(False), temperature=tf.constant(0.8), top_k=tf.constant(0),
+    seed=tf.constant(3, tf.int64))
+out["poet"] = [served["poem"].numpy()[0].decode(), poet.history.history["grad_norm"][0]]
 print(json.dumps(out))
 """
     result = run_python(code, cwd=ROOT, timeout=400)
@@ -73,3 +82,7 @@ print(json.dumps(out))
     assert text == "the" + generated and len(generated) > 0 and grad_norm > 0  # the export generates
     served, python, grad_norm = answer["translator"]
     assert served == python and grad_norm > 0  # the export answers as the app does
+    poem, grad_norm = answer["poet"]
+    lines = [line for line in poem.replace("，", "|").replace("。", "|").split("|") if line]
+    assert grad_norm > 0 and [len(line) for line in lines] == [5] * 4, poem  # a wujue, exact form
+    assert "".join(line[0] for line in lines) == "春花秋月", poem  # the acrostic

@@ -28,12 +28,24 @@ def feed(monitor, values, layer_values=None):
 
 
 def test_a_spike_warns_once_with_its_step_and_recovery_rearms():
-    monitor = GradientNormMonitor(window=10, explode_factor=10)
+    monitor = GradientNormMonitor(window=10, explode_factor=10, cooldown=0)
     values = [1.0 + 0.01 * i for i in range(20)] + [50.0, 60.0] + [1.0] * 5 + [80.0]
     caught = feed(monitor, values)
     assert [(step, kind) for step, kind, _, _ in monitor.events] == [(21, "explode"), (28, "explode")]
     assert len(caught) == 2 and "step 21: exploding gradients: global norm 50" in str(caught[0].message)
     assert monitor.steps["grad_norm"] == values and monitor.steps["step"] == list(range(1, 29))
+
+
+def test_spikes_within_the_cooldown_are_recorded_and_counted_once_at_the_end():
+    monitor = GradientNormMonitor(window=10, explode_factor=10, cooldown=20)
+    values = [1.0] * 12 + [50.0, 1.0, 70.0, 1.0, 90.0] + [1.0] * 20 + [60.0]
+    caught = feed(monitor, values)
+    assert [step for step, *_ in monitor.events] == [13, 15, 17, 38]
+    assert [str(w.message).split(":")[0] for w in caught] == ["step 13", "step 38"]  # 15 and 17 muted
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        monitor.on_train_end()
+    assert len(records) == 1 and "2 more exploding-gradient step(s)" in str(records[0].message)
 
 
 def test_non_finite_and_absolute_thresholds_explode_at_once():
@@ -58,7 +70,7 @@ def test_steady_norms_never_warn():
     assert feed(monitor, list(1.0 + 0.3 * rng.random(200))) == [] and monitor.events == []
 
 
-@pytest.mark.parametrize("option", [{"window": 0}, {"explode_factor": 1.0}, {"collapse_ratio": 1.5}])
+@pytest.mark.parametrize("option", [{"window": 0}, {"explode_factor": 1.0}, {"collapse_ratio": 1.5}, {"cooldown": -1}])
 def test_monitor_rejects_bad_options(option):
     with pytest.raises(ConfigError):
         GradientNormMonitor(**option)
@@ -161,3 +173,4 @@ def test_float32_outputs_fixes_only_the_output_layer():
     assert model.get_layer("hidden").compute_dtype == "bfloat16"
     assert model.get_layer("out").compute_dtype == "float32"
     assert model(np.ones((1, 3), "float32")).dtype == "float32"
+
