@@ -12,7 +12,27 @@ def pytest_addoption(parser):
     parser.addoption("--run-large", action="store_true", default=False, help="also run tests marked large")
 
 
+# The longest test files, longest first. With `--dist loadfile` each file runs on one
+# worker, in collection order: starting these first lets both workers finish together
+# instead of one idling while the other runs a long file collected late.
+LONGEST_FILES_FIRST = (
+    "tests/apps/test_translator.py",
+    "tests/test_quickstart.py",
+    "tests/test_cli_translate.py",
+    "tests/test_cli_lm.py",
+    "tests/apps/test_sentiment.py",
+    "tests/apps/test_generator.py",
+    "tests/test_examples.py",
+    "tests/test_example_nmt.py",
+    "tests/apps/test_distributed_apps.py",
+    "tests/apps/test_poetry.py",
+    "tests/test_cli_poetry.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
+    rank = {path: index for index, path in enumerate(LONGEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
     if config.getoption("--run-large"):
         return
     skip_large = pytest.mark.skip(reason="large test: run with --run-large")

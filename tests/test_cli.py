@@ -1,9 +1,7 @@
-"""The `rnnapps` command line: help texts, classify train/predict/evaluate/export, quickstart, errors."""
+"""The `rnnapps` command line: help texts, classify train/predict/evaluate/export, errors."""
 
 import json
 import os
-import shutil
-import subprocess
 
 import pytest
 
@@ -61,19 +59,3 @@ def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
     assert err.startswith("rnnapps: error:") and "Traceback" not in err
     assert main(["classify", "train", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "m")]) == 2
     assert "no such file" in capsys.readouterr().err
-
-
-def test_quickstart_runs_end_to_end_from_the_console_script(tmp_path):
-    script = shutil.which("rnnapps")
-    assert script is not None, "the rnnapps console script is installed"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(
-        [script, "quickstart", "--epochs", "2", "--export-dir", "exports", "--work-dir", "work"],
-        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=400,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    assert "held-out evaluation" in result.stdout
-    assert "reloaded copy gives identical predictions: True" in result.stdout
-    assert "agrees with the Python object: True" in result.stdout
-    assert os.path.isfile(tmp_path / "exports" / "sentiment" / "1" / "saved_model.pb")
-    assert os.path.isfile(tmp_path / "work" / "sentiment" / "config.json")
