@@ -113,7 +113,9 @@ def main(argv=None):
         if args.pairs:
             train, test = read_pairs(args.pairs, args.reverse, args.test_pairs, args.max_pairs)
             print(f"{args.pairs}: {len(train)} training pairs, {len(test)} held out")
-            samples = SAMPLES["es" if args.reverse else "en"]
+            # The shown translations and the heatmap use held-out sources of this file: the
+            # fixed samples only suit spa.txt, and a pairs file may hold any language pair.
+            samples = [source for source, _ in test[:3]] or SAMPLES["es" if args.reverse else "en"]
             translator.fit(
                 train, validation_split=0.05, epochs=args.epochs, batch_size=args.batch_size,
                 early_stopping_patience=2, bleu_every=1, bleu_samples=args.bleu_samples,

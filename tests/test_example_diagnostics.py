@@ -3,9 +3,12 @@
 import json
 import os
 
+import pytest
+
 from tests.test_examples import load_example
 
 
+@pytest.mark.large  # trains a whole example script: `pytest --run-large`
 def test_diagnostics_example_writes_its_files(tmp_path, capsys):
     text = tmp_path / "text.txt"
     text.write_text('He said "no (never)".\nShe said "yes".\n' * 8, encoding="utf-8")

@@ -2,10 +2,13 @@
 
 import os
 
+import pytest
+
 from rnnapps.data.synthetic import reversed_numbers
 from tests.test_examples import load_example
 
 
+@pytest.mark.large  # trains a whole example script: `pytest --run-large`
 def test_nmt_example_on_a_local_pairs_file(tmp_path, capsys):
     pairs = tmp_path / "spa.txt"
     pairs.write_text("".join(f"{s}\t{t}\tCC-BY 2.0 (France) Attribution: tatoeba.org\n" for s, t in reversed_numbers(150, seed=4, max_length=4)))

@@ -4,10 +4,13 @@ import importlib.util
 import json
 import os
 
+import pytest
+
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples", "tang_poetry.py")
 SAMPLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "rnnapps", "samples", "poems.txt")
 
 
+@pytest.mark.large  # trains a whole example script: `pytest --run-large`
 def test_tang_poetry_example_on_chinese_poetry_json_files(tmp_path, capsys):
     # The bundled sample rewritten in the chinese-poetry layout, over two files.
     rows = [line.rstrip("\n").split("\t") for line in open(SAMPLE, encoding="utf-8")]

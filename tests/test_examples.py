@@ -3,6 +3,8 @@
 import importlib.util
 import os
 
+import pytest
+
 from tests.helpers import tiny_sentiment_data
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples")
@@ -27,6 +29,7 @@ def make_acl_imdb(root):
     (root / "train" / "unsup" / "0_0.txt").write_text("no label here")
 
 
+@pytest.mark.large  # trains a whole example script: `pytest --run-large`
 def test_sentiment_imdb_example_on_a_local_aclimdb_folder(tmp_path, capsys):
     make_acl_imdb(tmp_path / "aclImdb")
     example = load_example("sentiment_imdb")

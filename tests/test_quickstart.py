@@ -10,7 +10,7 @@ def test_quickstart_runs_end_to_end_from_the_console_script(tmp_path):
     assert script is not None, "the rnnapps console script is installed"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
-        [script, "quickstart", "--epochs", "2", "--export-dir", "exports", "--work-dir", "work"],
+        [script, "quickstart", "--epochs", "1", "--export-dir", "exports", "--work-dir", "work"],
         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=400,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
