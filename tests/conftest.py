@@ -18,15 +18,16 @@ def pytest_addoption(parser):
 LONGEST_FILES_FIRST = (
     "tests/apps/test_translator.py",
     "tests/test_quickstart.py",
+    "tests/apps/test_distributed_apps.py",
     "tests/test_cli_translate.py",
     "tests/test_cli_lm.py",
+    "tests/apps/test_sentiment_distributed.py",
     "tests/apps/test_sentiment.py",
     "tests/apps/test_generator.py",
-    "tests/test_examples.py",
-    "tests/test_example_nmt.py",
-    "tests/apps/test_distributed_apps.py",
     "tests/apps/test_poetry.py",
     "tests/test_cli_poetry.py",
+    "tests/apps/test_resume_subprocess.py",
+    "tests/test_export.py",
 )
 
 
