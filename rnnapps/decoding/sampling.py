@@ -89,11 +89,20 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _temper(logits, temperature):
-    """`logits / temperature`, shifted so the row maximum is 0 (no overflow for tiny temperatures)."""
-    row_max = tf.reduce_max(logits, axis=-1, keepdims=True)
-    row_max = tf.where(tf.math.is_finite(row_max), row_max, tf.zeros_like(row_max))  # all -inf rows
-    return (logits - row_max) / tf.minimum(temperature, _MAX_TEMPERATURE)
+def _inverse_temperature(temperature):
+    """`1 / temperature`, computed once per call rather than once per token."""
+    return 1.0 / tf.minimum(temperature, _MAX_TEMPERATURE)
+
+
+def _temper(logits, inverse_temperature, row_max=None):
+    """`logits * inverse_temperature`, shifted so the row maximum is 0 (no overflow for tiny temperatures).
+
+    A row of only `-inf` stays `-inf` (its maximum is clamped to the lowest float, not
+    subtracted as `-inf`, which would give NaN).
+    """
+    if row_max is None:
+        row_max = tf.reduce_max(logits, axis=-1, keepdims=True)
+    return (logits - tf.maximum(row_max, logits.dtype.min)) * inverse_temperature
 
 
 def _top_candidates(scaled, top_k, top_p):
@@ -148,7 +157,7 @@ def truncate_logits(logits, temperature=1.0, top_k=0, top_p=1.0):
     temperature = as_scalar(temperature, tf.float32)
     greedy = tf.logical_not(temperature > 0)
     top_k = tf.where(greedy, 1, as_scalar(top_k, tf.int32))
-    scaled = _temper(logits, tf.where(greedy, 1.0, temperature))
+    scaled = _temper(logits, _inverse_temperature(tf.where(greedy, 1.0, temperature)))
     return _top_candidates(scaled, top_k, as_scalar(top_p, tf.float32))
 
 
@@ -162,24 +171,31 @@ def _choosers(temperature, top_k, top_p):
     """The three ways to pick a token, as `(logits, seed) -> int32 [B]`, indexed by `_choice_mode`.
 
     A row whose logits are all `-inf` gets token 0 from every one (argmax's answer):
-    `stateless_categorical` would return an out-of-range id there.
+    `stateless_categorical` would return an out-of-range id there. These run once per
+    generated token, so everything that does not depend on the logits is computed here,
+    once, and each chooser keeps to a handful of ops.
     """
+    inverse_temperature = _inverse_temperature(temperature)
 
     def greedy(logits, seed):
         del seed
         return tf.argmax(logits, axis=-1, output_type=tf.int32)
 
-    def allowed_or_zero(logits, picked):
-        return tf.where(tf.reduce_max(logits, axis=-1) > _NEG_INF, picked, 0)
+    def allowed_or_zero(row_max, picked):
+        return tf.where(row_max[:, 0] > _NEG_INF, picked, 0)
 
     def plain(logits, seed):
-        scaled = _temper(logits, temperature)
-        return allowed_or_zero(logits, tf.random.stateless_categorical(scaled, 1, seed, dtype=tf.int32)[:, 0])
+        scaled = _temper(logits, inverse_temperature)
+        picked = tf.random.stateless_categorical(scaled, 1, seed, dtype=tf.int32)[:, 0]
+        # The draw skips non-finite logits and answers V for a row with none left; the
+        # modulo maps exactly that answer to 0 in one op (the most frequent chooser).
+        return tf.math.floormod(picked, tf.shape(logits, out_type=tf.int32)[-1])
 
     def truncated(logits, seed):  # sorts (a top-k over the vocabulary): only paid when asked for
-        values, ids = _top_candidates(_temper(logits, temperature), top_k, top_p)
+        row_max = tf.reduce_max(logits, axis=-1, keepdims=True)
+        values, ids = _top_candidates(_temper(logits, inverse_temperature, row_max), top_k, top_p)
         picks = tf.random.stateless_categorical(values, 1, seed, dtype=tf.int32)[:, 0]
-        return allowed_or_zero(logits, tf.gather(ids, tf.minimum(picks, tf.shape(ids)[-1] - 1), batch_dims=1))
+        return allowed_or_zero(row_max, tf.gather(ids, tf.minimum(picks, tf.shape(ids)[-1] - 1), batch_dims=1))
 
     return greedy, plain, truncated
 
@@ -221,6 +237,7 @@ def sample(
     seed=(0, 0),
     stop_ids=(),
     processor=None,
+    with_log_probs=True,
 ):
     """Generates up to `max_new_tokens` tokens per row in one in-graph `tf.while_loop`.
 
@@ -236,6 +253,8 @@ def sample(
         stop_ids: int list or int tensor `[S]`; a row finishes after producing one.
         processor: optional `LogitsProcessor`; its masks apply to both the choice and
             `log_probs`.
+        with_log_probs: False skips the per-token log-softmax when no caller reads the
+            score (`log_probs` is then None): a few percent of a token at batch 1.
 
     Defined results for any knob value (what a serving request may send):
         - `max_new_tokens <= 0`: N = 0, empty rows, lengths 0, log_probs 0, finished False.
@@ -263,29 +282,39 @@ def sample(
     top_k = as_scalar(top_k, tf.int32)
     top_p = as_scalar(top_p, tf.float32)
     seed = tf.reshape(tf.cast(seed, tf.int64), [2])
+    # `stateless_fold_in(seed, step)` is `[draw(seed), step]`: the draw does not depend
+    # on the step, so it is made once here and each step only packs its index beside it.
+    seed_draw = tf.random.stateless_uniform([], seed, minval=None, maxval=None, dtype=tf.int32)
     stop_ids = tf.reshape(tf.cast(stop_ids, tf.int32), [-1])
     processor = processor if processor is not None else LogitsProcessor()
     batch = tf.shape(start_tokens)[0]
 
+    # Filled by the peeled first step, outside the loop: the vocabulary size and a
+    # `[V]` "is a stop id" table, so the loop body checks a stop with one gather.
     seen = {}
 
+    def stop_table(vocab):
+        return tf.reduce_any(tf.equal(tf.range(vocab)[:, None], stop_ids[None, :]), axis=1)
+
     def make_body(choose):
-        def body(step, tokens, states, proc_state, finished, lengths, log_probs, arrays):
+        # The body does only what must happen per token: step, choose, note a stop,
+        # store the choice. Lengths, `finished` per row, masking and the log-prob sums
+        # are all read off the stored tokens after the loop (every op here costs
+        # ~1.5-3 us per generated token at batch 1, as much as the LSTM's matmul).
+        def body(step, tokens, states, proc_state, finished, arrays):
             logits, new_states, aux = step_fn(tokens, states)
             logits = processor.process(tf.cast(logits, tf.float32), step, proc_state)
-            seen.setdefault("vocab", tf.shape(logits)[-1])  # from the peeled step, outside the loop
-            chosen = choose(logits, tf.random.experimental.stateless_fold_in(seed, step))
-            chosen_log_probs = tf.gather(tf.nn.log_softmax(logits), chosen, batch_dims=1)
-            # `step < max_new` is only False in the peeled first step when max_new <= 0.
-            active = tf.logical_not(finished) & (step < max_new)
-            stopped = tf.reduce_any(tf.equal(chosen[:, None], stop_ids[None, :]), axis=1)
-            lengths += tf.cast(active & tf.logical_not(stopped), tf.int32)
-            log_probs += tf.where(active, chosen_log_probs, 0.0)
-            finished |= active & stopped
-            # Raw tokens and aux go out; masking after the loop keeps the body lean.
-            arrays = write_step(arrays, step, (chosen, dict(aux or {})))
+            if not seen:
+                seen["vocab"] = tf.shape(logits)[-1]
+                seen["is_stop"] = stop_table(seen["vocab"])
+            chosen = choose(logits, tf.stack([seed_draw, step]))
+            finished |= tf.gather(seen["is_stop"], chosen)
+            written = {"tokens": chosen, "aux": dict(aux or {})}
+            if with_log_probs:
+                written["log_probs"] = tf.gather(tf.nn.log_softmax(logits), chosen, batch_dims=1)
+            arrays = write_step(arrays, step, written)
             proc_state = conform(proc_state, processor.update(proc_state, chosen, step))
-            return step + 1, chosen, conform(states, new_states), proc_state, finished, lengths, log_probs, arrays
+            return step + 1, chosen, conform(states, new_states), proc_state, finished, arrays
 
         return body
 
@@ -298,31 +327,38 @@ def sample(
         states,
         processor.initial_state(batch),
         tf.zeros([batch], tf.bool),
-        tf.zeros([batch], tf.int32),
-        tf.zeros([batch], tf.float32),
         None,
     )
 
-    def keep_going(step, tokens, states, proc_state, finished, *rest):
+    def keep_going(step, tokens, states, proc_state, finished, arrays):
         return (step < max_new) & tf.logical_not(tf.reduce_all(finished))
 
     def loop_with(choose):
         # The knobs pick one specialised loop per call, so no token pays for deciding
         # between greedy, plain and truncated sampling again (~40% of a step at batch 1).
         def run():
-            step, _, _, _, finished, lengths, log_probs, (token_array, aux_arrays) = tf.while_loop(
+            step, _, _, _, _, arrays = tf.while_loop(
                 keep_going, make_body(choose), loop_vars, shape_invariants=shape_invariants(loop_vars)
             )
+            # `step` counts the peeled step too, which counts for nothing when max_new <= 0.
             steps = tf.minimum(step, tf.maximum(max_new, 0))
-            tokens = mask_steps(stack_steps(token_array, steps), tf.sequence_mask(lengths, steps))
-            ran = tf.sequence_mask(lengths + tf.cast(finished, tf.int32), steps)
-            aux = {name: mask_steps(stack_steps(array, steps), ran) for name, array in aux_arrays.items()}
-            return tokens, lengths, finished, log_probs, aux
+            raw_tokens = stack_steps(arrays["tokens"], steps)
+            # A row's length is the index of its first stop (or `steps` when it has none):
+            # the first True of its stop marks followed by one extra True.
+            stops = tf.gather(seen["is_stop"], raw_tokens)
+            lengths = tf.argmax(tf.concat([stops, tf.ones([batch, 1], tf.bool)], axis=1), axis=1, output_type=tf.int32)
+            finished = lengths < steps
+            tokens = mask_steps(raw_tokens, tf.sequence_mask(lengths, steps))
+            ran = tf.sequence_mask(lengths + tf.cast(finished, tf.int32), steps)  # the stop step included
+            aux = {name: mask_steps(stack_steps(array, steps), ran) for name, array in arrays["aux"].items()}
+            outputs = [tokens, lengths, finished, aux]
+            if with_log_probs:
+                outputs.append(tf.reduce_sum(mask_steps(stack_steps(arrays["log_probs"], steps), ran), axis=1))
+            return tuple(outputs)
 
         return run
 
     mode = _choice_mode(temperature, top_k, top_p, seen["vocab"])
-    tokens, lengths, finished, log_probs, aux = tf.switch_case(
-        mode, [loop_with(choose) for choose in _choosers(temperature, top_k, top_p)]
-    )
-    return SampleResult(tokens, lengths, finished, log_probs, aux)
+    outputs = tf.switch_case(mode, [loop_with(choose) for choose in _choosers(temperature, top_k, top_p)])
+    tokens, lengths, finished, aux = outputs[:4]
+    return SampleResult(tokens, lengths, finished, outputs[4] if with_log_probs else None, aux)

@@ -94,7 +94,7 @@ def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000):
         result = sample(
             step_fn, last, states, tf.clip_by_value(max_length, 0, max_new_tokens),
             temperature=temperature, top_k=top_k, top_p=top_p,
-            seed=tf.stack([seed, tf.constant(0, tf.int64)]), stop_ids=stop_ids(stop), processor=banned,
+            seed=tf.stack([seed, tf.constant(0, tf.int64)]), stop_ids=stop_ids(stop), processor=banned, with_log_probs=False,
         )
         text, generated = join(result.tokens, result.lengths, prompt, stop)
         return {"text": text, "generated": generated, "token_ids": result.tokens}

@@ -108,7 +108,7 @@ def poem_serving_fn(vectorizer, models, tables):
         result = sample(
             step_fn, tf.fill([batch], tf.constant(tables.start_id, tf.int32)), prime(mood), max_new,
             temperature=temperature, top_k=top_k, seed=tf.stack([seed, tf.constant(1, tf.int64)]),
-            stop_ids=[tables.end_id], processor=constraints,
+            stop_ids=[tables.end_id], processor=constraints, with_log_probs=False,
         )
         poem = tf.strings.reduce_join(tf.gather(token_strings, result.tokens), axis=1)
         return {"poem": poem, "token_ids": result.tokens}

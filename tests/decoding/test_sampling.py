@@ -106,6 +106,35 @@ def test_seed_reproduces_exactly_and_different_seeds_differ():
     assert len({tuple(row) for row in first}) > 1  # rows draw independently
 
 
+def test_step_t_draws_with_the_seed_folded_with_t():
+    # The documented recipe, step by step in Python: the loop hoists the part of
+    # `stateless_fold_in` that does not depend on t, so the draws must be the same.
+    step, seed, temperature = bigram_step(TABLE), tf.constant([7, 11], tf.int64), 0.7
+    result = sample(step, STARTS, (), 9, temperature=temperature, seed=seed)
+    tokens, expected = STARTS, []
+    for t in range(9):
+        logits, _, _ = step(tokens, ())
+        scaled = (logits - tf.reduce_max(logits, axis=-1, keepdims=True)) / temperature
+        step_seed = tf.random.experimental.stateless_fold_in(seed, t)
+        tokens = tf.random.stateless_categorical(scaled, 1, step_seed, dtype=tf.int32)[:, 0]
+        expected.append(tokens.numpy())
+    np.testing.assert_array_equal(result.tokens.numpy(), np.stack(expected, axis=1))
+
+
+@pytest.mark.parametrize("knobs", [{"temperature": 0.0}, {"temperature": 1.3}, {"top_k": 3}])
+def test_without_log_probs_the_tokens_are_the_same_and_no_score_is_made(knobs):
+    probs = np.full((6, 6), 0.05)
+    for source, target in {1: 2, 2: 3, 3: 0, 4: 0, 5: 5, 0: 1}.items():
+        probs[source, target] = 1.0
+    step, starts = bigram_step(log_table(probs)), tf.constant([1, 4, 5, 3] * 8)
+    scored = in_graph(lambda: sample(step, starts, (), 6, seed=(2, 9), stop_ids=[0], **knobs))
+    unscored = in_graph(lambda: sample(step, starts, (), 6, seed=(2, 9), stop_ids=[0], with_log_probs=False, **knobs))
+    assert unscored.log_probs is None
+    for name in ("tokens", "lengths", "finished"):
+        np.testing.assert_array_equal(getattr(unscored, name).numpy(), getattr(scored, name).numpy())
+    assert scored.finished.numpy().any() and not scored.finished.numpy().all()
+
+
 def test_tiny_temperature_is_greedy_and_extreme_values_stay_defined():
     step = bigram_step(TABLE)
     greedy = sample(step, STARTS, (), 6, temperature=0.0).tokens.numpy()
