@@ -9,8 +9,12 @@ once and wires them into models that share every weight:
 - `prefill`: right-padded prompt ids `[B, T]` -> logits after each prompt's last token
   `[B, V]` + the states there (ragged prompts in one batch: padding id 0 is masked, and
   a masked step leaves the state unchanged).
-- `step`:    one token `[B, 1]` + states -> logits `[B, V]` + new states (the body of
-  the in-graph generation loop: O(1) work per new token).
+- `step`:    one token `[B, 1]` + states -> logits `[B, V]` + new states (O(1) work per
+  new token).
+
+`LanguageModels.token_step()` gives the in-graph generation loop its body: the step
+model's maths on `[B]` tokens, with the first cell's input projection looked up from a
+per-call table when the vocabulary is small (`fold_first_projection`).
 
 States are passed flat, layer by layer: `(h,)` per GRU/SimpleRNN layer, `(h, c)` per
 LSTM layer; `LanguageModels.state_sizes` lists their widths.
@@ -20,12 +24,20 @@ import collections
 import dataclasses
 
 import keras
+import tensorflow as tf
 
 from rnnapps.errors import ConfigError
 from rnnapps.layers import CELLS, CONNECTIONS, LastValidStep, RecurrentStack, TiedEmbedding
+from rnnapps.layers.projected_cells import input_projection, step_from_projection, supports_projection
 from rnnapps.training import GradNormModel, make_optimizer
 
-LanguageModels = collections.namedtuple("LanguageModels", "train forward prefill step state_sizes")
+LanguageModels = collections.namedtuple("LanguageModels", "train forward prefill step state_sizes token_step")
+
+# Fold the first cell's input projection into a per-call `[V, gates]` table when making
+# it costs at most this many multiply-adds (~1 ms on one CPU core, less than the ~15 us
+# a folded step saves over 500 tokens at batch 1): char-level vocabularies qualify,
+# word-level ones of many thousand tokens do not.
+FOLD_BUDGET = 2**25
 
 
 @dataclasses.dataclass
@@ -88,6 +100,18 @@ def language_model_loss():
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
 
 
+def fold_first_projection(vocab_size, embedding_dim, cell):
+    """Whether `token_step` precomputes the first cell's input projection of every token.
+
+    Example:
+        >>> cell = keras.layers.LSTMCell(256); cell.build((None, 64))
+        >>> fold_first_projection(65, 64, cell), fold_first_projection(20000, 64, cell)
+        (True, False)
+    """
+    gates = int(cell.kernel.shape[-1]) if supports_projection(cell) else 0
+    return 0 < int(vocab_size) * int(embedding_dim) * gates <= FOLD_BUDGET
+
+
 def build_language_model(vocab_size, spec=None, compile=True):
     """Builds the train / forward / prefill / step models of a recurrent LM.
 
@@ -98,7 +122,7 @@ def build_language_model(vocab_size, spec=None, compile=True):
             this inside `strategy.scope()` to distribute: it creates the optimizer too.
 
     Returns:
-        `LanguageModels(train, forward, prefill, step, state_sizes)`.
+        `LanguageModels(train, forward, prefill, step, state_sizes, token_step)`.
 
     Example:
         >>> models = build_language_model(50, LanguageModelSpec(cell="gru", units=8, embedding_dim=8, depth=1))
@@ -152,20 +176,54 @@ def build_language_model(vocab_size, spec=None, compile=True):
     last_logits = project(LastValidStep(name="last_step")(sequence))
     prefill = keras.Model(prompt, [last_logits] + prompt_states, name="lm_prefill")
 
+    def cells_step(x, flat_states, first_layer=None):
+        """One token `[B, E]` through the stack's cells and the output layer.
+
+        `first_layer(states)` replaces the first cell's call when given (the token
+        step's looked-up input projection); its input `x` is then unused.
+        """
+        next_states = []
+        for index, (rnn, connection, states) in enumerate(zip(stack.layers, stack.connections, nest(flat_states))):
+            if index == 0 and first_layer is not None:
+                output, new_states = first_layer(states)
+            else:
+                output, new_states = rnn.cell(x, states, training=False)
+            new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+            next_states.extend(new_states)
+            x = output if connection is None else connection([x, output])  # never for the first layer
+        return project(x), next_states
+
     # The step model calls the recurrent *cells* directly on `[B, E]`: the same weights
     # and maths as the layers, without a per-token inner `while_loop` over a length-1
     # sequence (which made every generated token several times slower).
     token = keras.Input((1,), dtype="int32", name="token_id")
     step_states = state_inputs("state")
-    x = LastValidStep(name="one_token")(embedding(token))
-    next_states = []
-    for rnn, connection, states in zip(stack.layers, stack.connections, nest(step_states)):
-        output, new_states = rnn.cell(x, states, training=False)
-        new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
-        next_states.extend(new_states)
-        x = output if connection is None else connection([x, output])
-    step_logits = project(x)
+    step_logits, next_states = cells_step(LastValidStep(name="one_token")(embedding(token)), step_states)
     step = keras.Model([token] + step_states, [step_logits] + next_states, name="lm_step")
+
+    def token_step():
+        """A generation loop's step `(tokens [B], states tuple) -> (logits [B, V], states tuple)`.
+
+        Call it once per generation graph, outside the loop: when the vocabulary is
+        small enough it computes the first cell's input projection of every token
+        there (see `fold_first_projection`), so each step looks a row up; otherwise the
+        step runs the step model. Both give the step model's results.
+        """
+        first_cell = stack.layers[0].cell
+        if not fold_first_projection(vocab_size, spec.embedding_dim, first_cell):
+            def run_step_model(tokens, states):
+                outputs = step([tf.expand_dims(tokens, 1)] + list(states), training=False)
+                return outputs[0], tuple(outputs[1:])
+
+            return run_step_model
+        table = input_projection(first_cell, embedding(tf.range(vocab_size)))
+
+        def folded_step(tokens, states):
+            first = lambda layer_states: step_from_projection(first_cell, tf.gather(table, tokens), layer_states)  # noqa: E731
+            logits, next_states = cells_step(None, list(states), first_layer=first)
+            return logits, tuple(next_states)
+
+        return folded_step
 
     if compile:
         train.compile(
@@ -179,4 +237,4 @@ def build_language_model(vocab_size, spec=None, compile=True):
             ),
             loss=language_model_loss(),
         )
-    return LanguageModels(train, forward, prefill, step, state_sizes)
+    return LanguageModels(train, forward, prefill, step, state_sizes, token_step)

@@ -24,15 +24,17 @@ def generation_signature(with_stop=False):
 
 
 def _language_model_parts(vectorizer, models, level):
-    """What every generation graph needs: token strings, start id, step function, prompt prefill."""
+    """What every generation graph needs: token strings, start id, a step-function maker, prompt prefill."""
     vocabulary = vectorizer.get_vocabulary()
     token_strings = tf.constant(["", ""] + vocabulary)  # padding and <unk> never print
     # An empty prompt starts from a line break (char level) or the most frequent token.
     start_id = vocabulary.index("\n") + 2 if level == "char" and "\n" in vocabulary else 2
 
-    def step_fn(tokens, states):
-        outputs = models.step([tf.expand_dims(tokens, 1)] + list(states), training=False)
-        return outputs[0], tuple(outputs[1:]), {}
+    def make_step():
+        """The loop's step function. Made inside each generation graph: a folded input
+        projection table (see `LanguageModels.token_step`) is computed once per call there."""
+        token_step = models.token_step()
+        return lambda tokens, states: token_step(tokens, states) + ({},)
 
     def prefill(prompt):
         """Prompts [B] -> (the last prompt id [B], the states after all ids before it)."""
@@ -69,7 +71,7 @@ def _language_model_parts(vectorizer, models, level):
             text = tf.strings.join([prompt, tf.where(both, " ", ""), generated])
         return text, generated
 
-    return step_fn, prefill, stop_ids, join
+    return make_step, prefill, stop_ids, join
 
 
 def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000):
@@ -86,13 +88,13 @@ def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000):
     Example:
         >>> serve = generation_serving_fn(gen.vectorizer, gen.models, "char")  # doctest: +SKIP
     """
-    step_fn, prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
+    make_step, prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
     banned = BanTokens([0, 1])
 
     def serve(prompt, max_length, temperature, top_k, top_p, seed, stop):
         last, states = prefill(prompt)
         result = sample(
-            step_fn, last, states, tf.clip_by_value(max_length, 0, max_new_tokens),
+            make_step(), last, states, tf.clip_by_value(max_length, 0, max_new_tokens),
             temperature=temperature, top_k=top_k, top_p=top_p,
             seed=tf.stack([seed, tf.constant(0, tf.int64)]), stop_ids=stop_ids(stop), processor=banned, with_log_probs=False,
         )
@@ -108,14 +110,14 @@ def beam_generation_fn(vectorizer, models, level, beam_width):
     Returns a `tf.function` `(prompt, max_length, stop) -> dict`. The first one-token
     stop string is the beam's end token.
     """
-    step_fn, prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
+    make_step, prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
     banned = BanTokens([0, 1])
 
     @tf.function(reduce_retracing=True)
     def run(prompt, max_length, stop):
         last, states = prefill(prompt)
         ends = tf.concat([stop_ids(stop), [-1]], axis=0)
-        result = beam_search(step_fn, last, states, tf.maximum(max_length, 0), beam_width, end_id=ends[0], processor=banned)
+        result = beam_search(make_step(), last, states, tf.maximum(max_length, 0), beam_width, end_id=ends[0], processor=banned)
         text, generated = join(result.tokens[:, 0], result.lengths[:, 0], prompt, stop)
         return {"text": text, "generated": generated, "token_ids": result.tokens[:, 0]}
 

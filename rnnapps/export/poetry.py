@@ -72,7 +72,7 @@ def poem_serving_fn(vectorizer, models, tables):
 
     Args:
         vectorizer: the char `TextVectorizer` of the poet.
-        models: its `LanguageModels` (prefill and step are used).
+        models: its `LanguageModels` (prefill and token_step are used).
         tables: `PoemTables` of the vocabulary.
 
     Example:
@@ -82,9 +82,10 @@ def poem_serving_fn(vectorizer, models, tables):
     token_strings = tf.constant(["", ""] + [t if t not in (START, END) else "" for t in vocabulary])
     has_rhymes = tables.has_rhymes
 
-    def step_fn(tokens, states):
-        outputs = models.step([tf.expand_dims(tokens, 1)] + list(states), training=False)
-        return outputs[0], tuple(outputs[1:]), {}
+    def make_step():
+        # Made inside the serving graph: `token_step` may compute a per-call table there.
+        token_step = models.token_step()
+        return lambda tokens, states: token_step(tokens, states) + ({},)
 
     def prime(mood):
         """States after the mood text (zeros for none): where START is fed next."""
@@ -106,7 +107,7 @@ def poem_serving_fn(vectorizer, models, tables):
         constraints = PoemConstraints(tables, lines, chars, forced, rhyme=rhyme & (lines > 0), no_repeat=no_repeat)
         max_new = tf.where(lines > 0, lines * (chars + 1) + 1, MAX_FREE_TOKENS)
         result = sample(
-            step_fn, tf.fill([batch], tf.constant(tables.start_id, tf.int32)), prime(mood), max_new,
+            make_step(), tf.fill([batch], tf.constant(tables.start_id, tf.int32)), prime(mood), max_new,
             temperature=temperature, top_k=top_k, seed=tf.stack([seed, tf.constant(1, tf.int64)]),
             stop_ids=[tables.end_id], processor=constraints, with_log_probs=False,
         )

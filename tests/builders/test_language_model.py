@@ -5,8 +5,15 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from rnnapps.builders.language_model import LanguageModelSpec, build_language_model, language_model_loss
+from rnnapps.builders import language_model as language_model_module
+from rnnapps.builders.language_model import (
+    LanguageModelSpec,
+    build_language_model,
+    fold_first_projection,
+    language_model_loss,
+)
 from rnnapps.errors import ConfigError
 from tests.helpers import run_model_saving_test
 
@@ -36,6 +43,52 @@ def test_step_by_step_logits_equal_the_train_model(cell, depth, tie, connection)
         for row, length in enumerate(LENGTHS):
             if t < length:  # after the same prefix, the same next-token logits
                 np.testing.assert_allclose(logits[row], full[row, t], rtol=1e-5, atol=1e-5)
+
+
+def randomised(models, seed=0):
+    """Non-zero biases too, so a step that dropped one would show."""
+    rng = np.random.default_rng(seed)
+    for weight in models.train.weights:
+        weight.assign(rng.normal(scale=0.5, size=weight.shape).astype("float32"))
+    return models
+
+
+@pytest.mark.parametrize("folded", [True, False])
+@pytest.mark.parametrize(
+    "cell,depth,tie,connection",
+    [("lstm", 2, False, None), ("gru", 1, True, None), ("simple", 2, False, "residual"), ("irnn", 3, True, "highway")],
+)
+def test_token_step_equals_the_step_model(cell, depth, tie, connection, folded, monkeypatch):
+    if not folded:
+        monkeypatch.setattr(language_model_module, "FOLD_BUDGET", 0)
+    models = randomised(tiny(cell, depth, tie, connection))
+    assert fold_first_projection(12, 8, first_cell(models)) == folded
+
+    @tf.function
+    def run(tokens, states):
+        return models.token_step()(tokens, tuple(states))
+
+    rng = np.random.default_rng(1)
+    states = [rng.normal(size=(5, size)).astype("float32") for size in models.state_sizes]
+    tokens = np.array([0, 1, 4, 11, 7], "int32")  # padding and <unk> rows too
+    expected_logits, *expected_states = models.step.predict([tokens[:, None]] + states, verbose=0)
+    logits, new_states = run(tf.constant(tokens), [tf.constant(s) for s in states])
+    np.testing.assert_allclose(logits.numpy(), expected_logits, rtol=1e-5, atol=1e-5)
+    assert len(new_states) == len(expected_states)
+    for mine, theirs in zip(new_states, expected_states):
+        np.testing.assert_allclose(mine.numpy(), theirs, rtol=1e-5, atol=1e-5)
+
+
+def first_cell(models):
+    return next(layer for layer in models.train.layers if isinstance(layer, keras.layers.RNN)).cell
+
+
+def test_fold_rule_follows_the_budget():
+    cell = keras.layers.LSTMCell(256)
+    cell.build((None, 64))
+    assert fold_first_projection(65, 64, cell)  # 65 x 64 x 1024 multiply-adds
+    assert not fold_first_projection(20_000, 64, cell)
+    assert not fold_first_projection(65, 64, keras.layers.LSTMCell(8))  # not built: nothing to fold
 
 
 def test_prefill_of_ragged_prompts_gives_last_logits_and_the_states_after_them():
