@@ -53,10 +53,15 @@ def randomised(models, seed=0):
     return models
 
 
-@pytest.mark.parametrize("folded", [True, False])
 @pytest.mark.parametrize(
-    "cell,depth,tie,connection",
-    [("lstm", 2, False, None), ("gru", 1, True, None), ("simple", 2, False, "residual"), ("irnn", 3, True, "highway")],
+    "cell,depth,tie,connection,folded",
+    [
+        ("lstm", 2, False, None, True),
+        ("gru", 1, True, None, True),
+        ("simple", 2, False, "residual", True),
+        ("irnn", 3, True, "highway", True),
+        ("lstm", 2, True, None, False),  # unfolded, the step model runs: one case is enough
+    ],
 )
 def test_token_step_equals_the_step_model(cell, depth, tie, connection, folded, monkeypatch):
     if not folded:
