@@ -34,9 +34,9 @@ from rnnapps.training import GradNormModel, make_optimizer
 LanguageModels = collections.namedtuple("LanguageModels", "train forward prefill step state_sizes token_step")
 
 # Fold the first cell's input projection into a per-call `[V, gates]` table when making
-# it costs at most this many multiply-adds (~1 ms on one CPU core, less than the ~15 us
-# a folded step saves over 500 tokens at batch 1): char-level vocabularies qualify,
-# word-level ones of many thousand tokens do not.
+# it costs at most this many multiply-adds: ~1 ms on one CPU core, less than 500 folded
+# steps save at batch 1 (~15 us each). Char-level vocabularies qualify, word-level ones
+# of many thousand tokens do not.
 FOLD_BUDGET = 2**25
 
 

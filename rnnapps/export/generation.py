@@ -23,18 +23,22 @@ def generation_signature(with_stop=False):
     return signature
 
 
+def loop_step_fn(models):
+    """The sampling / beam-search step function `(tokens, states) -> (logits, states, {})` of a language model.
+
+    Call it inside each generation graph: `LanguageModels.token_step` may compute a
+    per-call input-projection table there, once, outside the loop.
+    """
+    token_step = models.token_step()
+    return lambda tokens, states: token_step(tokens, states) + ({},)
+
+
 def _language_model_parts(vectorizer, models, level):
-    """What every generation graph needs: token strings, start id, a step-function maker, prompt prefill."""
+    """What every generation graph needs besides its step: prompt prefill, stop ids, joining the output."""
     vocabulary = vectorizer.get_vocabulary()
     token_strings = tf.constant(["", ""] + vocabulary)  # padding and <unk> never print
     # An empty prompt starts from a line break (char level) or the most frequent token.
     start_id = vocabulary.index("\n") + 2 if level == "char" and "\n" in vocabulary else 2
-
-    def make_step():
-        """The loop's step function. Made inside each generation graph: a folded input
-        projection table (see `LanguageModels.token_step`) is computed once per call there."""
-        token_step = models.token_step()
-        return lambda tokens, states: token_step(tokens, states) + ({},)
 
     def prefill(prompt):
         """Prompts [B] -> (the last prompt id [B], the states after all ids before it)."""
@@ -71,7 +75,7 @@ def _language_model_parts(vectorizer, models, level):
             text = tf.strings.join([prompt, tf.where(both, " ", ""), generated])
         return text, generated
 
-    return make_step, prefill, stop_ids, join
+    return prefill, stop_ids, join
 
 
 def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000):
@@ -88,13 +92,13 @@ def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000):
     Example:
         >>> serve = generation_serving_fn(gen.vectorizer, gen.models, "char")  # doctest: +SKIP
     """
-    make_step, prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
+    prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
     banned = BanTokens([0, 1])
 
     def serve(prompt, max_length, temperature, top_k, top_p, seed, stop):
         last, states = prefill(prompt)
         result = sample(
-            make_step(), last, states, tf.clip_by_value(max_length, 0, max_new_tokens),
+            loop_step_fn(models), last, states, tf.clip_by_value(max_length, 0, max_new_tokens),
             temperature=temperature, top_k=top_k, top_p=top_p,
             seed=tf.stack([seed, tf.constant(0, tf.int64)]), stop_ids=stop_ids(stop), processor=banned, with_log_probs=False,
         )
@@ -110,14 +114,14 @@ def beam_generation_fn(vectorizer, models, level, beam_width):
     Returns a `tf.function` `(prompt, max_length, stop) -> dict`. The first one-token
     stop string is the beam's end token.
     """
-    make_step, prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
+    prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
     banned = BanTokens([0, 1])
 
     @tf.function(reduce_retracing=True)
     def run(prompt, max_length, stop):
         last, states = prefill(prompt)
         ends = tf.concat([stop_ids(stop), [-1]], axis=0)
-        result = beam_search(make_step(), last, states, tf.maximum(max_length, 0), beam_width, end_id=ends[0], processor=banned)
+        result = beam_search(loop_step_fn(models), last, states, tf.maximum(max_length, 0), beam_width, end_id=ends[0], processor=banned)
         text, generated = join(result.tokens[:, 0], result.lengths[:, 0], prompt, stop)
         return {"text": text, "generated": generated, "token_ids": result.tokens[:, 0]}
 

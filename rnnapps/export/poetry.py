@@ -10,6 +10,7 @@ from rnnapps.data.poem_batches import END, START
 from rnnapps.data.poems import FORM_ALIASES, FORMS
 from rnnapps.decoding import sample
 from rnnapps.decoding.poetry import PoemConstraints, forced_tokens
+from rnnapps.export.generation import loop_step_fn
 
 MAX_FREE_TOKENS = 200  # a free-form poem ends at its end marker or here
 MAX_MOOD_TOKENS = 64  # a longer mood keeps its last characters
@@ -82,11 +83,6 @@ def poem_serving_fn(vectorizer, models, tables):
     token_strings = tf.constant(["", ""] + [t if t not in (START, END) else "" for t in vocabulary])
     has_rhymes = tables.has_rhymes
 
-    def make_step():
-        # Made inside the serving graph: `token_step` may compute a per-call table there.
-        token_step = models.token_step()
-        return lambda tokens, states: token_step(tokens, states) + ({},)
-
     def prime(mood):
         """States after the mood text (zeros for none): where START is fed next."""
         mood = tf.strings.regex_replace(mood, f"[{START}{END}]", "")
@@ -107,7 +103,7 @@ def poem_serving_fn(vectorizer, models, tables):
         constraints = PoemConstraints(tables, lines, chars, forced, rhyme=rhyme & (lines > 0), no_repeat=no_repeat)
         max_new = tf.where(lines > 0, lines * (chars + 1) + 1, MAX_FREE_TOKENS)
         result = sample(
-            make_step(), tf.fill([batch], tf.constant(tables.start_id, tf.int32)), prime(mood), max_new,
+            loop_step_fn(models), tf.fill([batch], tf.constant(tables.start_id, tf.int32)), prime(mood), max_new,
             temperature=temperature, top_k=top_k, seed=tf.stack([seed, tf.constant(1, tf.int64)]),
             stop_ids=[tables.end_id], processor=constraints, with_log_probs=False,
         )
