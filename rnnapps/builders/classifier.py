@@ -6,7 +6,16 @@ import keras
 import numpy as np
 
 from rnnapps.errors import ConfigError
-from rnnapps.layers import CELLS, CONNECTIONS, MERGE_MODES, AttentionPooling, MaskedPooling, RecurrentStack
+from rnnapps.layers import (
+    CELLS,
+    CONNECTIONS,
+    MERGE_MODES,
+    AttentionPooling,
+    LastValidStep,
+    MaskedPooling,
+    PaddingMask,
+    RecurrentStack,
+)
 from rnnapps.training import GradNormModel, make_optimizer, resolve_clipping
 
 POOLINGS = ("last", "mean", "max", "attention")
@@ -120,6 +129,10 @@ def _head(task, num_classes):
 def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None, embedding_weights=None):
     """Builds and compiles a recurrent text classifier on right-padded int ids (0 = padding).
 
+    Ids must be right-padded (as every rnnapps pipeline pads). A row of padding only
+    is a defined input: masked poolings give their empty-row value, "last" pooling the
+    state after one padding step (forward stacks) or the initial state (bidirectional).
+
     Call it inside `strategy.scope()` to distribute: it creates the model, the optimizer
     and compiles, as a distribution strategy requires.
 
@@ -147,10 +160,17 @@ def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None,
     if num_classes < 2 and task != "multilabel":
         raise ConfigError(f"a classifier needs at least 2 classes, got {num_classes}")
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    # A forward-only stack read at its last step needs no mask: with right padding the
+    # top layer's output after a row's last token is its final state, and the padding
+    # steps after it change nothing the model outputs (nor any gradient). Leaving the
+    # mask out of the recurrent loop spares its per-step selects (~6% of a CPU train
+    # step). Not with connections: "last" reads the top layer's own state, which the
+    # stack's returned (connected) sequence is not.
+    unmasked = spec.pooling == "last" and not spec.bidirectional and spec.connection is None
     embedding = keras.layers.Embedding(
         vocabulary_size,
         spec.embedding_dim,
-        mask_zero=True,
+        mask_zero=not unmasked,
         trainable=spec.trainable_embeddings,
         name="embedding",
     )
@@ -166,7 +186,9 @@ def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None,
         connection=spec.connection,
     )
     sequence, states = stack(x, return_states=True)
-    if spec.pooling == "last":
+    if unmasked:
+        pooled = LastValidStep(name="final_hidden")(sequence, mask=PaddingMask(name="padding_mask")(ids))
+    elif spec.pooling == "last":
         pooled = stack.final_hidden(states)
     elif spec.pooling == "attention":
         pooled = AttentionPooling(spec.attention_units, name="attention_pooling")(sequence)

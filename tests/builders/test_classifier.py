@@ -4,10 +4,11 @@ padding-invariant, heads, pretrained embeddings, invalid specs and `.keras` roun
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from rnnapps.builders import ClassifierSpec, build_classifier
 from rnnapps.errors import ConfigError
-from rnnapps.layers import AttentionPooling, HighwayConnection, MaskedPooling
+from rnnapps.layers import AttentionPooling, HighwayConnection, LastValidStep, MaskedPooling
 from rnnapps.training import GradNormModel
 from tests.helpers import run_model_saving_test
 
@@ -60,11 +61,13 @@ def test_every_cell_direction_and_depth_trains_one_step(cell, bidirectional, dep
     train_one_step(model, MULTICLASS_TARGETS, eager=depth == 2)
 
 
-@pytest.mark.parametrize("pooling, layer_type", [
-    ("last", None), ("mean", MaskedPooling), ("max", MaskedPooling), ("attention", AttentionPooling)
+@pytest.mark.parametrize("pooling, layer_type, bidirectional", [
+    ("last", None, True), ("last", None, False), ("mean", MaskedPooling, True), ("max", MaskedPooling, True),
+    ("attention", AttentionPooling, True),
 ])
-def test_each_pooling_builds_trains_and_ignores_padding(pooling, layer_type):
-    model = build_classifier(VOCABULARY_SIZE, 3, "multiclass", tiny_spec(cell="gru", bidirectional=True, pooling=pooling))
+def test_each_pooling_builds_trains_and_ignores_padding(pooling, layer_type, bidirectional):
+    spec = tiny_spec(cell="gru", bidirectional=bidirectional, pooling=pooling)
+    model = build_classifier(VOCABULARY_SIZE, 3, "multiclass", spec)
     if layer_type is not None:
         assert isinstance(model.get_layer(f"{pooling}_pooling"), layer_type)
     else:
@@ -75,6 +78,47 @@ def test_each_pooling_builds_trains_and_ignores_padding(pooling, layer_type):
     batched = keras.ops.convert_to_numpy(model(np.array([[8, 9, 10, 0, 0, 0, 0], [2, 3, 4, 5, 6, 7, 11]], dtype="int32")))
     np.testing.assert_allclose(batched[0], alone[0], rtol=1e-5, atol=1e-6)
     assert not np.allclose(batched[1], alone[0])
+
+
+def masked_reference(model):
+    """The same layers wired the classic way: a masked recurrent loop, its final state."""
+    ids = keras.Input((None,), dtype="int32")
+    x = model.get_layer("embedding")(ids)
+    mask = keras.ops.not_equal(ids, 0)
+    rnns = [layer for layer in model.layers if layer.name.startswith("rnn_")]
+    for rnn in rnns:
+        x, *states = rnn(x, mask=mask)
+    return keras.Model(ids, model.get_layer("probabilities")(states[0]))
+
+
+def loss_gradients(model, ids, targets):
+    with tf.GradientTape() as tape:
+        loss = keras.losses.sparse_categorical_crossentropy(targets, model(ids, training=True))
+    return [keras.ops.convert_to_numpy(g) for g in tape.gradient(loss, model.trainable_variables)]
+
+
+@pytest.mark.parametrize("cell, depth", [("lstm", 1), ("gru", 2), ("simple", 1), ("irnn", 2)])
+def test_forward_last_pooling_runs_unmasked_and_equals_the_masked_loop(cell, depth, tmp_path):
+    # Forward stacks read at the last step leave the mask out of the recurrent loop
+    # (fewer ops per step); outputs and gradients must equal the masked loop's.
+    model = build_classifier(VOCABULARY_SIZE, 3, "multiclass", tiny_spec(cell=cell, depth=depth))
+    assert model.get_layer("embedding").mask_zero is False
+    assert isinstance(model.get_layer("final_hidden"), LastValidStep)
+    train_one_step(model, MULTICLASS_TARGETS)  # non-trivial weights
+    reference = masked_reference(model)
+    np.testing.assert_allclose(model(IDS), reference(IDS), rtol=1e-5, atol=1e-6)
+    ours, theirs = loss_gradients(model, IDS, MULTICLASS_TARGETS), loss_gradients(reference, IDS, MULTICLASS_TARGETS)
+    assert len(ours) == len(theirs) == len(model.trainable_variables)
+    for mine, expected in zip(ours, theirs):
+        np.testing.assert_allclose(mine, expected, rtol=1e-4, atol=1e-6)
+    restored = run_model_saving_test(model, IDS, tmp_path)
+    assert isinstance(restored.get_layer("final_hidden"), LastValidStep)
+
+
+@pytest.mark.parametrize("options", [dict(bidirectional=True), dict(pooling="mean"), dict(depth=3, connection="residual")])
+def test_other_stacks_keep_the_masked_loop(options):
+    model = build_classifier(VOCABULARY_SIZE, 3, "multiclass", tiny_spec(**options))
+    assert model.get_layer("embedding").mask_zero is True
 
 
 # Saving an untrained model stores an unbuilt optimizer; Keras warns when reloading it.
