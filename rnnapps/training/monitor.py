@@ -7,7 +7,9 @@ the batch logs; this callback keeps them (`monitor.steps`), and warns:
   more than `explode_factor` times the median of the recent steps (a spike);
 - **collapsing**: the median of the recent steps of the global norm, or of one
   layer's norm, has fallen below `collapse_ratio` times its median over the first
-  steps (or below `min_norm`): that part of the model has stopped learning.
+  steps (or below `min_norm`): that part of the model has stopped learning. Not
+  while the training loss has itself fallen below `converged_ratio` times its early
+  median: small gradients then mean the model fits its batches, not that they vanish.
 
 Each warning names the global step. It is issued once per episode (again only after
 the norm has recovered), and after an exploding-gradient warning further spikes are
@@ -39,6 +41,8 @@ class GradientNormMonitor(keras.callbacks.Callback):
         collapse_ratio: the recent median below this fraction of the early median
             counts as collapsed.
         min_norm: a recent median below this counts as collapsed, whatever came before.
+        converged_ratio: no collapse warning while the recent median of the batch
+            `loss` is below this fraction of its early median (a fitted model).
         cooldown: steps after an exploding-gradient warning during which further spikes
             are recorded in `events` but not warned (default: 10 windows; 0 warns each).
 
@@ -54,7 +58,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
     """
 
     def __init__(self, window=50, explode_factor=10.0, explode_threshold=None, collapse_ratio=1e-3,
-                 min_norm=1e-8, cooldown=None):
+                 min_norm=1e-8, cooldown=None, converged_ratio=0.01):
         super().__init__()
         if int(window) < 1:
             raise ConfigError(f"window must be >= 1, got {window}")
@@ -62,6 +66,10 @@ class GradientNormMonitor(keras.callbacks.Callback):
             raise ConfigError(f"explode_factor must be > 1, got {explode_factor}")
         if not 0 < float(collapse_ratio) < 1:
             raise ConfigError(f"collapse_ratio must be in (0, 1), got {collapse_ratio}")
+        if not 0 <= float(converged_ratio) < 1:
+            raise ConfigError(f"converged_ratio must be in [0, 1), got {converged_ratio}")
+        self.converged_ratio = float(converged_ratio)
+        self._losses = []
         self.window = int(window)
         self.explode_factor = float(explode_factor)
         self.explode_threshold = None if explode_threshold is None else float(explode_threshold)
@@ -91,6 +99,8 @@ class GradientNormMonitor(keras.callbacks.Callback):
         if not norms:
             return
         self.steps["step"].append(self._step)
+        if "loss" in logs:
+            self._losses.append(float(logs["loss"]))
         for key, value in norms.items():
             self.steps.setdefault(key, []).append(value)
         if GRAD_NORM in norms:
@@ -144,6 +154,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
         early = statistics.median(values[: self.window])
         recent = statistics.median(values[-self.window :])
         collapsed = recent < self.min_norm or (early > 0 and recent < self.collapse_ratio * early)
+        collapsed = collapsed and not self._loss_converged()
         if collapsed and key not in self._collapsed:
             where = "global norm" if key == GRAD_NORM else f"norm of layer {key.split('/', 1)[1]!r}"
             self._warn(
@@ -154,3 +165,11 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self._collapsed.add(key)
         elif not collapsed:
             self._collapsed.discard(key)
+
+    def _loss_converged(self):
+        """True when the recent batch loss is a small fraction of the early one."""
+        losses = self._losses
+        if len(losses) < 2 * self.window:
+            return False
+        early = statistics.median(losses[: self.window])
+        return early > 0 and statistics.median(losses[-self.window :]) < self.converged_ratio * early

@@ -14,12 +14,12 @@ from rnnapps.training.history import TrainingHistory
 from rnnapps.training.resume import EpochHistoryLog, app_identity, check_backup_identity, merge_history
 
 
-def feed(monitor, values, layer_values=None):
+def feed(monitor, values, layer_values=None, losses=None):
     caught = []
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         for index, value in enumerate(values):
-            logs = {"loss": 1.0, "grad_norm": value}
+            logs = {"loss": 1.0 if losses is None else losses[index], "grad_norm": value}
             if layer_values is not None:
                 logs["grad_norm/rnn"] = layer_values[index]
             monitor.on_train_batch_end(index, logs)
@@ -64,13 +64,26 @@ def test_a_collapsing_layer_warns_and_names_the_layer():
     assert "layer 'rnn'" in str(caught[0].message) and "vanishing" in str(caught[0].message)
 
 
+def test_small_gradients_of_a_model_that_fits_its_batches_do_not_warn():
+    # The loss falling with the norms (a converged model) is not vanishing gradients;
+    # a loss that stays up while they fade still warns.
+    fading = [1.0] * 5 + [1e-5] * 10
+    converged = GradientNormMonitor(window=5)
+    assert feed(converged, fading, fading, losses=[2.0] * 5 + [1e-4] * 10) == [] and converged.events == []
+    stuck = GradientNormMonitor(window=5)
+    caught = feed(stuck, fading, fading, losses=[2.0] * 5 + [1.5] * 10)
+    assert [key for _, _, key, _ in stuck.events] == ["grad_norm", "grad_norm/rnn"] and len(caught) == 2
+
+
 def test_steady_norms_never_warn():
     monitor = GradientNormMonitor(window=5)
     rng = np.random.default_rng(0)
     assert feed(monitor, list(1.0 + 0.3 * rng.random(200))) == [] and monitor.events == []
 
 
-@pytest.mark.parametrize("option", [{"window": 0}, {"explode_factor": 1.0}, {"collapse_ratio": 1.5}, {"cooldown": -1}])
+@pytest.mark.parametrize("option", [
+    {"window": 0}, {"explode_factor": 1.0}, {"collapse_ratio": 1.5}, {"cooldown": -1}, {"converged_ratio": 1.0}
+])
 def test_monitor_rejects_bad_options(option):
     with pytest.raises(ConfigError):
         GradientNormMonitor(**option)
