@@ -147,12 +147,17 @@ class GradientNormMonitor(keras.callbacks.Callback):
             )
         self._exploding = spike
 
-    def _check_collapse(self, key):
-        values = self.steps[key]
+    def _early_and_recent(self, values):
+        """Medians of the first and of the latest `window` values, or None before two windows."""
         if len(values) < 2 * self.window:
+            return None
+        return statistics.median(values[: self.window]), statistics.median(values[-self.window :])
+
+    def _check_collapse(self, key):
+        medians = self._early_and_recent(self.steps[key])
+        if medians is None:
             return
-        early = statistics.median(values[: self.window])
-        recent = statistics.median(values[-self.window :])
+        early, recent = medians
         collapsed = recent < self.min_norm or (early > 0 and recent < self.collapse_ratio * early)
         collapsed = collapsed and not self._loss_converged()
         if collapsed and key not in self._collapsed:
@@ -168,8 +173,5 @@ class GradientNormMonitor(keras.callbacks.Callback):
 
     def _loss_converged(self):
         """True when the recent batch loss is a small fraction of the early one."""
-        losses = self._losses
-        if len(losses) < 2 * self.window:
-            return False
-        early = statistics.median(losses[: self.window])
-        return early > 0 and statistics.median(losses[-self.window :]) < self.converged_ratio * early
+        medians = self._early_and_recent(self._losses)
+        return medians is not None and medians[0] > 0 and medians[1] < self.converged_ratio * medians[0]
