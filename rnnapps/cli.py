@@ -1,7 +1,9 @@
 """The `rnnapps` command line: thin wrappers around the apps.
 
 Each app's subcommands live in `rnnapps/commands/<command>.py` (an `add_parser(sub)`
-function). TensorFlow is imported only once a command runs, so `--help` answers at once.
+function). TensorFlow is imported only once a command runs, so `--help` answers at once,
+and it is imported quietly (see `rnnapps.quiet_tensorflow`), so a command's first lines
+are its own output.
 """
 
 import argparse
@@ -10,6 +12,7 @@ import sys
 import rnnapps
 from rnnapps.commands import COMMANDS
 from rnnapps.errors import RnnappsError
+from rnnapps.quiet_tensorflow import import_tensorflow_quietly
 
 
 def _quickstart(args):
@@ -46,6 +49,7 @@ def main(argv=None):
     """Entry point of the `rnnapps` console script."""
     args = build_parser().parse_args(argv)
     try:
+        import_tensorflow_quietly()
         args.run(args)
     except RnnappsError as error:
         print(f"rnnapps: error: {error}", file=sys.stderr)

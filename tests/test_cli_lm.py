@@ -2,6 +2,8 @@
 
 import json
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -30,6 +32,15 @@ def test_lm_train_generate_evaluate_export(tmp_path, capsys):
     assert main(["lm", "evaluate", str(model_dir), str(corpus), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["num_chars"] == len(TEXT) and report["perplexity"] > 1
+
+    # As a user runs it (no TF_CPP_MIN_LOG_LEVEL set): the first lines are the program's
+    # own, not TensorFlow's C++ start-up log.
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [shutil.which("rnnapps"), "lm", "generate", str(model_dir), "the", "--max-length", "5", "--temperature", "0"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("the"), result.stdout
+    assert "I0000" not in result.stderr and "E0000" not in result.stderr and "cuda" not in result.stderr.lower(), result.stderr
 
     assert main(["lm", "export", str(model_dir), "--base-dir", str(tmp_path / "exports"), "--name", "tiny"]) == 0
     assert os.path.isfile(tmp_path / "exports" / "tiny" / "1" / "saved_model.pb")

@@ -3,10 +3,25 @@
 import os
 import time
 
-from rnnapps.quickstart.common import SAMPLES_DIR, heading
+from rnnapps.quickstart.common import SAMPLES_DIR, heading, hold_out_every, write_lines
 
 LM_SAMPLE = os.path.join(SAMPLES_DIR, "dialogue.txt")
 PROMPTS = ["MARA:\n", "ELLEN:\nThe "]
+HOLD_OUT_EVERY = 7  # one speech in seven is held out for the evaluation
+
+
+def split_sample(work_dir, path=LM_SAMPLE):
+    """Writes the sample's speeches (blank-line separated) to train.txt / held_out.txt in `work_dir`."""
+    with open(path, encoding="utf-8") as handle:
+        speeches = [block.strip("\n") for block in handle.read().split("\n\n") if block.strip()]
+    train, held_out = hold_out_every(speeches, HOLD_OUT_EVERY)
+    folder = os.path.join(work_dir, "language_model_data")
+    return (
+        write_lines(os.path.join(folder, "train.txt"), train, separator="\n\n"),
+        write_lines(os.path.join(folder, "held_out.txt"), held_out, separator="\n\n"),
+        len(train),
+        len(held_out),
+    )
 
 
 def run(export_dir, work_dir, epochs):
@@ -16,17 +31,21 @@ def run(export_dir, work_dir, epochs):
     import rnnapps
 
     heading("Char-level language model (2-layer LSTM) on the bundled dialogue sample")
+    train_path, held_out_path, num_train, num_held_out = split_sample(work_dir)
+    print(f"sample: {num_train + num_held_out} speeches -> {num_train} train / {num_held_out} held out ({held_out_path})")
     generator = rnnapps.TextGenerator(
         level="char", cell="lstm", units=128, depth=2, embedding_dim=64, sequence_length=32, learning_rate=5e-3
     )
     start = time.time()
+    # Early stopping on the validation lines (split off the training speeches by hash)
+    # restores the best epoch's weights; the held-out speeches are only read below.
     generator.fit(
-        LM_SAMPLE, epochs=max(1, 2 * epochs), batch_size=8, validation_split=0.1,
-        early_stopping_patience=None, seed=0, verbose=2,
+        train_path, epochs=max(1, 2 * epochs), batch_size=8, validation_split=0.1,
+        early_stopping_patience=5, seed=0, verbose=2,
     )
     print(f"trained in {time.time() - start:.1f} s")
-    report = generator.evaluate(LM_SAMPLE)
-    print(f"\nwhole sample text: {report}")
+    report = generator.evaluate(held_out_path)
+    print(f"\nheld-out speeches: {report}")
 
     print("\ngreedy continuations:")
     greedy = generator.generate(PROMPTS, max_length=80, temperature=0.0)
@@ -52,4 +71,10 @@ def run(export_dir, work_dir, epochs):
     print(f"exported SavedModel to {version_dir}; its greedy generation agrees with the Python object: {agrees}")
     if not (same and agrees):
         raise SystemExit("quickstart: a reloaded language model disagreed with the original (see above)")
-    return {"summary": f"perplexity {report.perplexity:.2f}, {report.bits_per_char:.3f} bits/char on the sample", "export": version_dir}
+    return {
+        "summary": f"held-out perplexity {report.perplexity:.2f}, {report.bits_per_char:.3f} bits/char",
+        "perplexity": report.perplexity,
+        "bits_per_char": report.bits_per_char,
+        "saved": saved,
+        "export": version_dir,
+    }

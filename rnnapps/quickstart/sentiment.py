@@ -84,4 +84,4 @@ def run(export_dir, work_dir, epochs):
     print(f"reloaded export answers: {served_labels}; agrees with the Python object: {agrees}")
     if not (same and agrees):
         raise SystemExit("quickstart: a reloaded model disagreed with the original (see above)")
-    return {"summary": f"held-out accuracy {report.accuracy:.3f}", "accuracy": report.accuracy, "export": version_dir}
+    return {"summary": f"held-out accuracy {report.accuracy:.3f}, macro-F1 {report.macro_f1:.3f}", "accuracy": report.accuracy, "saved": saved, "export": version_dir}

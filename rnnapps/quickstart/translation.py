@@ -80,5 +80,6 @@ def run(export_dir, work_dir, epochs):
         "summary": f"held-out BLEU {greedy.bleu:.1f}, exact match {greedy.exact_match:.1%}",
         "bleu": greedy.bleu,
         "exact_match": greedy.exact_match,
+        "saved": saved,
         "export": version_dir,
     }

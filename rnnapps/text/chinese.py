@@ -1,6 +1,7 @@
 """Chinese characters: which tokens are Han characters, and their rhyme groups.
 
-Rhyme groups come from pinyin finals and need `pypinyin` (an optional extra). A group is the final without its medial (`uang`, `iang` and `ang` rhyme), with
+Rhyme groups come from pinyin finals given by `pypinyin` (a dependency of rnnapps). A group
+is the final without its medial (`uang`, `iang` and `ang` rhyme), with
 the finals of `zhi chi shi ri zi ci si` (`-i`), `i` and `er` together and `eng/ing/
 ong/iong` together: close to the thirteen rhyme classes (十三辙) of later verse, and
 tolerant of how Tang rhymes sound today. A character takes the reading pypinyin
@@ -15,7 +16,8 @@ import re
 
 from rnnapps.errors import ConfigError
 
-INSTALL_HINT = 'pip install "rnnapps[poetry]"  (or: pip install pypinyin)'
+# pypinyin is installed with rnnapps; this names the repair when an environment lost it.
+INSTALL_HINT = "pip install pypinyin  (it is a dependency of rnnapps: reinstalling rnnapps brings it too)"
 # final (pypinyin Style.FINALS, strict) -> rhyme group
 _GROUP_OF_FINAL = {
     "a": "a", "ia": "a", "ua": "a",
