@@ -27,6 +27,7 @@ from rnnapps.text import load_vocabulary, save_vocabulary
 from rnnapps.training import GradientNormMonitor, check_precision, default_callbacks, precision_scope
 from rnnapps.training.history import TrainingHistory
 from rnnapps.training.resume import EpochHistoryLog, app_identity, check_backup_identity, merge_history
+from rnnapps.training.time_budget import SCHEDULES, parse_time_limit
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
@@ -242,8 +243,17 @@ class App:
         self._say(verbose, f"resumable training: backup in {location} (rerun the same fit after a crash to continue)")
         return location
 
+    def _base_learning_rate(self):
+        """The configured learning rate (what a time-budget schedule scales), if the app has one."""
+        for holder in (getattr(self, "spec", None), getattr(self, "optimizer_options", None)):
+            rate = holder.get("learning_rate") if isinstance(holder, dict) else getattr(holder, "learning_rate", None)
+            if rate is not None:
+                return float(rate)
+        return None
+
     def _fit_model(self, train, validation, epochs, verbose, callbacks, sources, checkpoint_dir=None,
-                   tensorboard_dir=None, backup_dir=None, early_stopping_patience=3, model=None, resume=False):
+                   tensorboard_dir=None, backup_dir=None, early_stopping_patience=3, model=None, resume=False,
+                   time_limit=None, lr_schedule="budget", steps_hint=None):
         """Runs `model.fit` with the default callbacks; reading failures become `DataError`.
 
         `model` is what to fit when it is not `self.model` itself (e.g. a training-time
@@ -251,9 +261,15 @@ class App:
         `resume=True` (or a `backup_dir`) trains through `BackupAndRestore`: a rerun of
         the same fit after a crash continues at the last finished epoch, optimizer
         state and epoch history included, and refuses a backup of another app/vocabulary.
+        `time_limit` (seconds or "15m") ends training once spent, whichever of it and
+        `epochs` comes first; `lr_schedule` plans the rate over it; `steps_hint` is the
+        estimated batches per epoch for the progress line.
         """
         if int(epochs) < 1:
             raise ConfigError(f"epochs must be >= 1, got {epochs}")
+        time_limit = parse_time_limit(time_limit)
+        if lr_schedule not in SCHEDULES:
+            raise ConfigError(f"lr_schedule must be one of {SCHEDULES}, got {lr_schedule!r}")
         backup_dir = self._backup_location(resume, backup_dir, checkpoint_dir, verbose not in (0, False))
         if backup_dir is not None:
             identity = app_identity(type(self).__name__, self.get_config(), self._vocabularies())
@@ -268,6 +284,10 @@ class App:
             backup_dir=backup_dir,
             extra=callbacks,
             verbose=verbose not in (0, False),
+            time_limit=time_limit,
+            lr_schedule=lr_schedule,
+            steps_hint=steps_hint,
+            base_learning_rate=self._base_learning_rate(),
         )
         with contextlib.ExitStack() as stack:
             for source in sources:

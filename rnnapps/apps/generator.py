@@ -191,6 +191,8 @@ class TextGenerator(App):
         validation_data=None,
         validation_split=0.05,
         epochs=10,
+        time_limit=None,
+        lr_schedule="budget",
         batch_size=64,
         stateful=False,
         early_stopping_patience=3,
@@ -220,6 +222,11 @@ class TextGenerator(App):
             stateful: truncated BPTT: row b of every batch continues row b of the
                 previous one and the RNN state is carried over (reset at every
                 epoch and document start). Otherwise windows are shuffled.
+            time_limit: stop training once this much time is spent (seconds, or a string
+                such as "15m" or "1h30m"), whichever of it and `epochs` comes first; the
+                best validation weights are restored. Resumed fits continue the budget.
+            lr_schedule: with `time_limit`: "budget" (default: a short warm-up, then a
+                cosine decay to the end of the budget) or "constant".
             early_stopping_patience: epochs without validation improvement before
                 stopping (None: off); the best weights are restored.
             sample_every: print samples every N epochs, continuing `sample_prompts`
@@ -291,6 +298,8 @@ class TextGenerator(App):
             train, validation, epochs, verbose, extra + list(callbacks or []), [corpus],
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
             early_stopping_patience=early_stopping_patience, model=model,
+            time_limit=time_limit, lr_schedule=lr_schedule,
+            steps_hint=math.ceil(stats.num_tokens / self.sequence_length / batch_size),
         )
         return self
 

@@ -1,6 +1,7 @@
 """`PoetryGenerator`: classical Chinese poems from a char-level recurrent LM, exactly in form."""
 
 import dataclasses
+import math
 import random
 
 import numpy as np
@@ -211,6 +212,8 @@ class PoetryGenerator(App):
         author=None,
         max_length=None,
         epochs=10,
+        time_limit=None,
+        lr_schedule="budget",
         batch_size=64,
         early_stopping_patience=3,
         checkpoint_dir=None,
@@ -234,9 +237,9 @@ class PoetryGenerator(App):
                 "free", or a list).
             author: keep only poems by this author (or a list).
             max_length: keep only poems of at most this many characters.
-            epochs, batch_size, early_stopping_patience, checkpoint_dir,
-                tensorboard_dir, backup_dir, resume, callbacks, seed, verbose: as for
-                `TextGenerator.fit`.
+            epochs, batch_size, time_limit, lr_schedule, early_stopping_patience,
+                checkpoint_dir, tensorboard_dir, backup_dir, resume, callbacks, seed,
+                verbose: as for `TextGenerator.fit`.
 
         Returns:
             self, with the Keras `History` in `self.history`.
@@ -288,6 +291,8 @@ class PoetryGenerator(App):
             train, validation, epochs, verbose, [PerplexityLogger()] + list(callbacks or []), [reader] + readers,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
             early_stopping_patience=early_stopping_patience, resume=resume,
+            time_limit=time_limit, lr_schedule=lr_schedule,
+            steps_hint=math.ceil(stats.num_poems / int(batch_size)),
         )
         return self
 

@@ -1,6 +1,7 @@
 """`SentimentClassifier`: a recurrent text classifier from raw strings to named labels."""
 
 import dataclasses
+import math
 
 import numpy as np
 import tensorflow as tf
@@ -254,6 +255,8 @@ class SentimentClassifier(App):
         validation_labels=None,
         validation_split=0.1,
         epochs=10,
+        time_limit=None,
+        lr_schedule="budget",
         batch_size=32,
         bucketing=True,
         early_stopping_patience=3,
@@ -280,6 +283,11 @@ class SentimentClassifier(App):
                 otherwise `validation_split` of the data is held out (by a hash of the text).
             epochs, batch_size: as in Keras.
             bucketing: batch texts of similar length together (less padding, faster).
+            time_limit: stop training once this much time is spent (seconds, or a string
+                such as "15m" or "1h30m"), whichever of it and `epochs` comes first; the
+                best validation weights are restored. Resumed fits continue the budget.
+            lr_schedule: with `time_limit`: "budget" (default: a short warm-up, then a
+                cosine decay to the end of the budget) or "constant".
             early_stopping_patience: epochs without improvement before stopping (None: off);
                 the best weights are restored at the end.
             checkpoint_dir: save the whole app to `<checkpoint_dir>/best` on improvement.
@@ -350,6 +358,8 @@ class SentimentClassifier(App):
             train, validation, epochs, verbose, callbacks, sources,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
             early_stopping_patience=early_stopping_patience,
+            time_limit=time_limit, lr_schedule=lr_schedule,
+            steps_hint=math.ceil(summary.num_examples / int(batch_size)),
         )
         return self
 

@@ -370,6 +370,8 @@ class Translator(App):
         validation_data=None,
         validation_split=0.1,
         epochs=10,
+        time_limit=None,
+        lr_schedule="budget",
         batch_size=64,
         early_stopping_patience=3,
         bleu_every=None,
@@ -397,6 +399,11 @@ class Translator(App):
             validation_data: held-out pairs in any of those forms (without targets);
                 otherwise `validation_split` of the pairs is held out (by a hash).
             epochs, batch_size: as in Keras (batches group pairs of similar length).
+            time_limit: stop training once this much time is spent (seconds, or a string
+                such as "15m" or "1h30m"), whichever of it and `epochs` comes first; the
+                best validation weights are restored. Resumed fits continue the budget.
+            lr_schedule: with `time_limit`: "budget" (default: a short warm-up, then a
+                cosine decay to the end of the budget) or "constant".
             early_stopping_patience: epochs without validation-loss improvement before
                 stopping (None: off); the best weights are restored.
             bleu_every: every N epochs, translate up to `bleu_samples` validation pairs
@@ -478,6 +485,8 @@ class Translator(App):
             train, validation, epochs, verbose, extra + list(callbacks or []), sources,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
             early_stopping_patience=early_stopping_patience,
+            time_limit=time_limit, lr_schedule=lr_schedule,
+            steps_hint=math.ceil(self.data_stats["num_pairs"] / batch_size) if first_fit else None,
         )
         return self
 

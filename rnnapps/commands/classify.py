@@ -8,6 +8,8 @@ from rnnapps.commands.common import (
     add_data_options,
     add_optimizer_options,
     add_resume_options,
+    add_time_limit_options,
+    time_limit_options,
     backup_dir,
     clipping_options,
     data_options,
@@ -62,6 +64,7 @@ def _add_train_parser(sub):
     train.add_argument("--tensorboard-dir", help="write TensorBoard logs here")
     train.add_argument("--backup-dir", help="BackupAndRestore state: rerun the same command after a crash to resume")
     add_resume_options(train)
+    add_time_limit_options(train)
     train.add_argument("--seed", type=int, help="random seed for weights and shuffling")
     add_data_options(parser)
     parser.set_defaults(run=_train)
@@ -88,6 +91,7 @@ def _train(args):
         validation_data=args.validation_data,
         validation_split=args.validation_split,
         epochs=args.epochs,
+        **time_limit_options(args),
         batch_size=args.batch_size,
         bucketing=not args.no_bucketing,
         early_stopping_patience=args.patience or None,

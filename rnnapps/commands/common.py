@@ -59,6 +59,22 @@ def add_resume_options(group):
                        "(mixed_float16 on GPUs, mixed_bfloat16 on CPUs/TPUs); outputs stay float32")
 
 
+def add_time_limit_options(group):
+    """`--time-limit` and `--lr-schedule`, shared by the train commands."""
+    group.add_argument("--time-limit", help="stop training after this long (seconds, or e.g. 15m, 1h30m), or after "
+                       "--epochs, whichever comes first; the best validation weights are kept")
+    group.add_argument("--lr-schedule", choices=("budget", "constant"), help="with --time-limit: warm-up then cosine "
+                       "decay to the end of the time limit (budget, the default), or a constant learning rate")
+
+
+def time_limit_options(args):
+    """The fit keyword arguments of `--time-limit` / `--lr-schedule` that were given."""
+    options = {"time_limit": args.time_limit}
+    if args.lr_schedule is not None:
+        options["lr_schedule"] = args.lr_schedule
+    return options
+
+
 def backup_dir(args):
     """The backup directory of a train command: --backup-dir, or OUTPUT.backup with --resume."""
     if args.backup_dir or not args.resume:

@@ -7,6 +7,8 @@ from rnnapps.commands.common import (
     CELLS,
     add_optimizer_options,
     add_resume_options,
+    add_time_limit_options,
+    time_limit_options,
     backup_dir,
     clipping_options,
     print_serving_hint,
@@ -68,6 +70,7 @@ def _add_train_parser(actions):
     train.add_argument("--tensorboard-dir", help="write TensorBoard logs (and samples.txt) here")
     train.add_argument("--backup-dir", help="BackupAndRestore state: rerun the same command after a crash to resume")
     add_resume_options(train)
+    add_time_limit_options(train)
     train.add_argument("--seed", type=int, help="random seed for weights and shuffling")
     _add_corpus_options(parser)
     parser.set_defaults(run=_train)
@@ -87,6 +90,7 @@ def _train(args):
         validation_data=args.validation_data,
         validation_split=args.validation_split,
         epochs=args.epochs,
+        **time_limit_options(args),
         batch_size=args.batch_size,
         stateful=args.stateful,
         early_stopping_patience=args.patience or None,

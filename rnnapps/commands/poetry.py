@@ -7,6 +7,8 @@ from rnnapps.commands.common import (
     CELLS,
     add_optimizer_options,
     add_resume_options,
+    add_time_limit_options,
+    time_limit_options,
     backup_dir,
     clipping_options,
     print_serving_hint,
@@ -52,6 +54,7 @@ def _add_train_parser(actions):
     train.add_argument("--tensorboard-dir", help="write TensorBoard logs here")
     train.add_argument("--backup-dir", help="BackupAndRestore state: rerun the same command after a crash to resume")
     add_resume_options(train)
+    add_time_limit_options(train)
     train.add_argument("--seed", type=int, help="random seed for weights and shuffling")
     parser.set_defaults(run=_train)
 
@@ -72,6 +75,7 @@ def _train(args):
         author=args.author,
         max_length=args.max_length,
         epochs=args.epochs,
+        **time_limit_options(args),
         batch_size=args.batch_size,
         early_stopping_patience=args.patience or None,
         checkpoint_dir=args.checkpoint_dir,

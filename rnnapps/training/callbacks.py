@@ -8,7 +8,9 @@ import keras
 
 from rnnapps.errors import ConfigError
 from rnnapps.training.monitor import GradientNormMonitor
+from rnnapps.training.progress import ProgressLine
 from rnnapps.training.resume import EpochHistoryLog
+from rnnapps.training.time_budget import TimeBudget
 
 
 class SaveBestApp(keras.callbacks.Callback):
@@ -62,6 +64,10 @@ def default_callbacks(
     verbose=1,
     tensorboard_update_freq=1,
     monitor_gradients=True,
+    time_limit=None,
+    lr_schedule="budget",
+    steps_hint=None,
+    base_learning_rate=None,
 ):
     """The callbacks every app trains with, plus the user's own.
 
@@ -77,22 +83,34 @@ def default_callbacks(
     - `BackupAndRestore` into `backup_dir` when given: rerunning the same fit after a
       crash resumes at the last finished epoch, optimizer state included; followed by
       `EpochHistoryLog`, which keeps the history of the interrupted epochs.
+    - `TimeBudget` when `time_limit` (seconds) is given: training ends once it is spent,
+      with the learning rate planned over it (`lr_schedule`, from `base_learning_rate`,
+      the configured rate, so a resumed fit plans from the same rate); the best validation
+      weights are restored even when early stopping is off.
+    - `ProgressLine`, a readable progress line (`steps_hint`: estimated batches per
+      epoch), in place of Keras' progress bar.
 
     Example:
         >>> [type(c).__name__ for c in default_callbacks(True)]
-        ['TerminateOnNaN', 'GradientNormMonitor', 'EarlyStopping']
+        ['TerminateOnNaN', 'GradientNormMonitor', 'EarlyStopping', 'ProgressLine']
     """
     monitor = "val_loss" if has_validation else "loss"
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if monitor_gradients:
         callbacks.append(GradientNormMonitor())
+    if early_stopping_patience is None and time_limit is not None:
+        # A budgeted fit always ends on its best validation weights: "patience" longer
+        # than any budget keeps EarlyStopping only for its restore.
+        early_stopping_patience, verbose_stop = 10**9, False
+    else:
+        verbose_stop = bool(verbose)
     if early_stopping_patience is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(
                 monitor=monitor,
                 patience=int(early_stopping_patience),
                 restore_best_weights=True,
-                verbose=1 if verbose else 0,
+                verbose=1 if verbose_stop else 0,
             )
         )
     if checkpoint_dir is not None and save_fn is not None:
@@ -103,8 +121,19 @@ def default_callbacks(
         if importlib.util.find_spec("tensorboard") is None:
             raise ConfigError("tensorboard_dir needs the tensorboard package: pip install tensorboard")
         callbacks.append(keras.callbacks.TensorBoard(log_dir=tensorboard_dir, update_freq=tensorboard_update_freq))
+    history_log = EpochHistoryLog(backup_dir) if backup_dir is not None else None
+    budget = None
+    if time_limit is not None:
+        # Before EpochHistoryLog: the epoch's `train_seconds` must be in the logs it keeps.
+        budget = TimeBudget(
+            time_limit, schedule=lr_schedule, history_log=history_log, verbose=bool(verbose),
+            base_learning_rate=base_learning_rate,
+        )
+        callbacks.append(budget)
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=backup_dir))
-        callbacks.append(EpochHistoryLog(backup_dir))
+        callbacks.append(history_log)
     callbacks.extend(extra or [])
+    # Last: it shows what every other callback added to the logs.
+    callbacks.append(ProgressLine(steps_hint=steps_hint, budget=budget))
     return callbacks

@@ -9,6 +9,8 @@ import pytest
 
 from rnnapps.errors import ConfigError
 from rnnapps.training import GradientNormMonitor, SaveBestApp, default_callbacks
+from rnnapps.training.progress import ProgressLine
+from rnnapps.training.time_budget import TimeBudget
 from rnnapps.training.resume import EpochHistoryLog
 
 
@@ -21,7 +23,9 @@ def of_type(callbacks, kind):
 @pytest.mark.parametrize("has_validation, monitor", [(True, "val_loss"), (False, "loss")])
 def test_early_stopping_restores_best_weights_on_the_right_key(has_validation, monitor):
     callbacks = default_callbacks(has_validation, early_stopping_patience=5)
-    assert [type(c) for c in callbacks] == [keras.callbacks.TerminateOnNaN, GradientNormMonitor, keras.callbacks.EarlyStopping]
+    assert [type(c) for c in callbacks] == [
+        keras.callbacks.TerminateOnNaN, GradientNormMonitor, keras.callbacks.EarlyStopping, ProgressLine
+    ]
     stopping = callbacks[2]
     assert stopping.monitor == monitor
     assert stopping.restore_best_weights is True
@@ -30,7 +34,20 @@ def test_early_stopping_restores_best_weights_on_the_right_key(has_validation, m
 
 def test_early_stopping_can_be_turned_off():
     callbacks = default_callbacks(True, early_stopping_patience=None, monitor_gradients=False)
-    assert [type(c) for c in callbacks] == [keras.callbacks.TerminateOnNaN]
+    assert [type(c) for c in callbacks] == [keras.callbacks.TerminateOnNaN, ProgressLine]
+
+
+def test_time_limit_adds_the_budget_before_the_history_log_and_keeps_the_best_weights(tmp_path):
+    callbacks = default_callbacks(
+        True, early_stopping_patience=None, time_limit=30.0, backup_dir=str(tmp_path / "b"), base_learning_rate=0.5
+    )
+    kinds = [type(c) for c in callbacks]
+    budget = of_type(callbacks, TimeBudget)
+    assert budget.seconds == 30.0 and budget.configured_learning_rate == 0.5
+    assert budget.history_log is of_type(callbacks, EpochHistoryLog)
+    assert kinds.index(TimeBudget) < kinds.index(EpochHistoryLog)  # train_seconds is in the logs it keeps
+    assert of_type(callbacks, keras.callbacks.EarlyStopping).restore_best_weights  # even with early stopping off
+    assert of_type(callbacks, ProgressLine).budget is budget and kinds[-1] is ProgressLine
 
 
 def test_optional_callbacks_when_directories_are_given(tmp_path, monkeypatch):
@@ -59,7 +76,7 @@ def test_optional_callbacks_when_directories_are_given(tmp_path, monkeypatch):
     saver = of_type(callbacks, SaveBestApp)
     assert saver.directory == os.path.join(str(tmp_path / "checkpoints"), "best")
     assert saver.monitor == "loss" and saver.save_fn == saved.append
-    assert callbacks[-2:] == user  # user callbacks come last, in order
+    assert callbacks[-3:-1] == user  # user callbacks come last, in order, before the progress line
 
 
 def test_no_optional_callbacks_without_directories():
