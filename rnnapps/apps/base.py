@@ -198,7 +198,7 @@ class App:
         if document["app"] != cls.__name__:
             raise ModelFileError(f"{path} holds a {document['app']}, not a {cls.__name__}")
         try:
-            app = cls(**document.get("config", {}), strategy=strategy)
+            app = cls(**cls._upgrade_saved_config(dict(document.get("config", {}))), strategy=strategy)
         except (TypeError, ConfigError) as error:
             raise ModelFileError(f"{path}/{CONFIG_FILE} has invalid options: {error}") from None
         app.vectorizer = app._make_vectorizer(load_vocabulary(os.path.join(path, VOCABULARY_FILE)))
@@ -223,6 +223,11 @@ class App:
             except ModelFileError:
                 warnings.warn(f"{history_path} is damaged: the app is loaded without its training history")
         return app
+
+    @classmethod
+    def _upgrade_saved_config(cls, config):
+        """Fills options that older saves lack with the values those saves were made with."""
+        return config
 
     @classmethod
     def load(cls, path, strategy=None):

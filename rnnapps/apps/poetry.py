@@ -99,9 +99,9 @@ class PoetryGenerator(App):
 
     def __init__(
         self,
-        cell="lstm",
-        units=256,
-        depth=2,
+        cell="gru",
+        units=512,
+        depth=1,
         embedding_dim=256,
         dropout=0.0,
         recurrent_dropout=0.0,

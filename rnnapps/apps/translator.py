@@ -138,7 +138,9 @@ class Translator(App):
             additive for Bahdanau).
         input_feeding: Luong input feeding (slower to train: a step loop in the graph).
         cell, units, encoder_units, depth, bidirectional, dropout, attention_units,
-            source_embedding_dim, target_embedding_dim: the model (see `Seq2SeqSpec`).
+            attention_norm, source_embedding_dim, target_embedding_dim: the model (see
+            `Seq2SeqSpec`). Default: GRU(256) encoder (bidirectional) and decoder, Luong
+            attention with a layer-normalized attentional vector, embeddings of 256.
         source_level, target_level: "word" or "char" tokens per side.
         lowercase, punctuation: text normalisation of both sides.
         source_max_tokens, target_max_tokens: vocabulary caps; min_count: rarer tokens
@@ -167,15 +169,16 @@ class Translator(App):
         attention="luong",
         score=None,
         input_feeding=False,
-        cell="lstm",
+        cell="gru",
         units=256,
         encoder_units=None,
         depth=1,
         bidirectional=True,
         dropout=0.0,
         attention_units=None,
-        source_embedding_dim=128,
-        target_embedding_dim=128,
+        attention_norm=None,
+        source_embedding_dim=256,
+        target_embedding_dim=256,
         source_level="word",
         target_level="word",
         lowercase=True,
@@ -200,7 +203,7 @@ class Translator(App):
             cell=cell, units=units, encoder_units=encoder_units, depth=depth,
             source_embedding_dim=source_embedding_dim, target_embedding_dim=target_embedding_dim,
             bidirectional=bidirectional, dropout=dropout, attention=attention, score=score,
-            input_feeding=input_feeding, attention_units=attention_units,
+            input_feeding=input_feeding, attention_units=attention_units, attention_norm=attention_norm,
         )
         for name, level in (("source_level", source_level), ("target_level", target_level)):
             if level not in LEVELS:
@@ -253,6 +256,12 @@ class Translator(App):
         return translator
 
     # -- configuration -------------------------------------------------------------
+    @classmethod
+    def _upgrade_saved_config(cls, config):
+        # Saves from before `attention_norm` existed have no such layer.
+        config.setdefault("attention_norm", False)
+        return config
+
     def get_config(self):
         return {
             **self.spec.to_dict(), **self.text_options, "replace_unknown": self.replace_unknown, **self.optimizer_options,

@@ -77,6 +77,10 @@ class Seq2SeqSpec:
         input_feeding: Luong input feeding (feed the previous attentional vector to the
             next step); costs the cuDNN path for the decoder.
         attention_units: hidden width of the concat/additive score (default: `units`).
+        attention_norm: LayerNormalization of the attentional vector `tanh(Wc [c; h])`
+            before the output layer. None (default): on for Luong attention without input
+            feeding (the parallel decoder), where it keeps a fresh model from stalling on
+            the end token; True elsewhere is an error.
 
     Example:
         >>> Seq2SeqSpec(cell="gru", units=64, bidirectional=True).memory_width
@@ -95,6 +99,7 @@ class Seq2SeqSpec:
     score: str = None
     input_feeding: bool = False
     attention_units: int = None
+    attention_norm: bool = None
 
     def __post_init__(self):
         for name, allowed in (("cell", CELLS), ("attention", ATTENTIONS)):
@@ -108,6 +113,7 @@ class Seq2SeqSpec:
                 raise ConfigError(f"{name} must be >= 1 (or None for the default), got {getattr(self, name)}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        self.resolved_attention_norm  # raises for attention_norm=True where it cannot apply
         if self.attention == "none":
             for name in ("score", "attention_units"):
                 if getattr(self, name) is not None:
@@ -129,6 +135,16 @@ class Seq2SeqSpec:
                 f"{self.memory_width} ({encoder}): use score 'general' or 'concat', or make them equal "
                 "(e.g. encoder_units = units / 2 with a bidirectional encoder)"
             )
+
+    @property
+    def resolved_attention_norm(self):
+        """Whether the attentional vector is layer-normalized (see `attention_norm`)."""
+        parallel_luong = self.attention == "luong" and not self.input_feeding
+        if self.attention_norm is None:
+            return parallel_luong
+        if self.attention_norm and not parallel_luong:
+            raise ConfigError("attention_norm needs attention='luong' without input_feeding")
+        return bool(self.attention_norm)
 
     @property
     def resolved_score(self):
@@ -307,6 +323,8 @@ def build_seq2seq(
             attention = SourceAttention(spec.resolved_score, spec.attention_units, name="attention")
             join = keras.layers.Concatenate(name="context_and_state")
             attentional = keras.layers.Dense(units, activation="tanh", use_bias=False, name="attentional")
+            if spec.resolved_attention_norm:
+                attentional_norm = keras.layers.LayerNormalization(name="attentional_norm")
     output_dropout = keras.layers.Dropout(spec.dropout, name="output_dropout")
     project = keras.layers.Dense(int(target_vocab_size), dtype="float32", name="logits")
 
@@ -323,6 +341,8 @@ def build_seq2seq(
             if spec.attention == "luong":
                 context, weights = attention(x, memory, source_mask)
                 x = attentional(join([context, x]))
+                if spec.resolved_attention_norm:
+                    x = attentional_norm(x)
         return project(output_dropout(x)), new_states, weights
 
     source_ids = keras.Input((None,), dtype="int32", name="source_ids")

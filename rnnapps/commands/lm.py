@@ -44,10 +44,10 @@ def _add_train_parser(actions):
     parser.add_argument("--output", "-o", required=True, help="directory to save the trained model in")
     model = parser.add_argument_group("model options")
     model.add_argument("--level", choices=("char", "word"), default="char", help="token level (default: char)")
-    model.add_argument("--cell", choices=CELLS, default="lstm", help="recurrent cell (default: lstm)")
-    model.add_argument("--units", type=int, default=256, help="hidden units per layer (default: 256)")
-    model.add_argument("--depth", type=int, default=2, help="stacked recurrent layers (default: 2)")
-    model.add_argument("--embedding-dim", type=int, default=128, help="embedding width (default: 128)")
+    model.add_argument("--cell", choices=CELLS, help="recurrent cell (default: gru)")
+    model.add_argument("--units", type=int, help="hidden units per layer (default: 512)")
+    model.add_argument("--depth", type=int, help="stacked recurrent layers (default: 1)")
+    model.add_argument("--embedding-dim", type=int, help="embedding width (default: 256)")
     model.add_argument("--dropout", type=float, default=0.0, help="input dropout of recurrent layers (default: 0)")
     model.add_argument("--output-dropout", type=float, default=0.0, help="dropout before the softmax layer (default: 0)")
     model.add_argument("--connection", choices=("residual", "highway"), help="connection between stacked layers (needs --depth >= 2)")
@@ -83,7 +83,9 @@ def _train(args):
         "tie_embeddings", "sequence_length", "max_vocab", "min_count", "lowercase", "optimizer", "learning_rate",
     )
     generator = rnnapps.TextGenerator(
-        **{name: getattr(args, name) for name in same_name}, **clipping_options(args), mixed_precision=args.mixed_precision
+        # Options left unset (None) take the constructor's default: one source of defaults.
+        **{name: getattr(args, name) for name in same_name if getattr(args, name) is not None},
+        **clipping_options(args), mixed_precision=args.mixed_precision,
     )
     generator.fit(
         args.data,

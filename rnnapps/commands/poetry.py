@@ -34,10 +34,10 @@ def _add_train_parser(actions):
     corpus.add_argument("--author", action="append", help="keep only poems by this author (repeatable)")
     corpus.add_argument("--max-length", type=int, help="keep only poems of at most this many characters")
     model = parser.add_argument_group("model options")
-    model.add_argument("--cell", choices=CELLS, default="lstm", help="recurrent cell (default: lstm)")
-    model.add_argument("--units", type=int, default=256, help="hidden units per layer (default: 256)")
-    model.add_argument("--depth", type=int, default=2, help="stacked recurrent layers (default: 2)")
-    model.add_argument("--embedding-dim", type=int, default=256, help="embedding width (default: 256)")
+    model.add_argument("--cell", choices=CELLS, help="recurrent cell (default: gru)")
+    model.add_argument("--units", type=int, help="hidden units per layer (default: 512)")
+    model.add_argument("--depth", type=int, help="stacked recurrent layers (default: 1)")
+    model.add_argument("--embedding-dim", type=int, help="embedding width (default: 256)")
     model.add_argument("--dropout", type=float, default=0.0, help="input dropout of recurrent layers (default: 0)")
     model.add_argument("--output-dropout", type=float, default=0.0, help="dropout before the softmax layer (default: 0)")
     model.add_argument("--no-titles", action="store_true", help="train without titles (then --mood has nothing to prime)")
@@ -61,8 +61,10 @@ def _add_train_parser(actions):
 
 def _train(args):
     seed_everything(args.seed)
+    # Architecture options left unset (None) take the constructor's default: one source of defaults.
+    architecture = {name: getattr(args, name) for name in ("cell", "units", "depth", "embedding_dim")}
     poet = rnnapps.PoetryGenerator(
-        cell=args.cell, units=args.units, depth=args.depth, embedding_dim=args.embedding_dim, dropout=args.dropout,
+        **{name: value for name, value in architecture.items() if value is not None}, dropout=args.dropout,
         output_dropout=args.output_dropout, titles=not args.no_titles, max_vocab=args.max_vocab,
         min_count=args.min_count, optimizer=args.optimizer, learning_rate=args.learning_rate, **clipping_options(args),
         mixed_precision=args.mixed_precision,

@@ -62,14 +62,14 @@ def _add_train_parser(actions):
     model.add_argument("--attention", choices=("luong", "bahdanau", "none"), default="luong", help="attention style (default: luong)")
     model.add_argument("--score", choices=("dot", "general", "concat", "additive"), help="attention score (default: general for luong, additive for bahdanau)")
     model.add_argument("--input-feeding", action="store_true", help="Luong input feeding (slower: a step loop in the graph)")
-    model.add_argument("--cell", choices=CELLS, default="lstm", help="recurrent cell (default: lstm)")
+    model.add_argument("--cell", choices=CELLS, help="recurrent cell (default: gru)")
     model.add_argument("--units", type=int, default=256, help="decoder units, and encoder units per direction unless --encoder-units (default: 256)")
     model.add_argument("--encoder-units", type=int, help="encoder units per direction (default: --units)")
     model.add_argument("--depth", type=int, default=1, help="stacked layers in encoder and decoder (default: 1)")
     model.add_argument("--unidirectional", action="store_true", help="a one-directional encoder (default: bidirectional)")
     model.add_argument("--dropout", type=float, default=0.0, help="dropout of recurrent inputs and before the output layer (default: 0)")
-    model.add_argument("--source-embedding-dim", type=int, default=128, help="source embedding width (default: 128)")
-    model.add_argument("--target-embedding-dim", type=int, default=128, help="target embedding width (default: 128)")
+    model.add_argument("--source-embedding-dim", type=int, help="source embedding width (default: 256)")
+    model.add_argument("--target-embedding-dim", type=int, help="target embedding width (default: 256)")
     text = parser.add_argument_group("text options")
     text.add_argument("--source-level", choices=("word", "char"), default="word", help="source tokens (default: word)")
     text.add_argument("--target-level", choices=("word", "char"), default="word", help="target tokens (default: word)")
@@ -106,8 +106,10 @@ def _train(args):
         "source_max_tokens", "target_max_tokens", "min_count", "source_max_length", "target_max_length",
         "optimizer", "learning_rate",
     )
+    # Cell and embedding widths left unset (None) take the constructor's defaults.
+    unset = {name for name in ("cell", "source_embedding_dim", "target_embedding_dim") if getattr(args, name) is None}
     translator = rnnapps.Translator(
-        **{name: getattr(args, name) for name in same_name},
+        **{name: getattr(args, name) for name in same_name if name not in unset},
         bidirectional=not args.unidirectional,
         lowercase=not args.no_lowercase,
         **clipping_options(args),

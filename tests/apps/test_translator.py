@@ -266,3 +266,21 @@ def test_pairs_file_bahdanau_char_level_and_reload(tmp_path):
         bad = tmp_path / "bad.txt"
         bad.write_text("only one column\n")
         tr.evaluate(str(bad))
+
+
+def test_a_save_from_before_attention_norm_loads_without_it(task, tmp_path):
+    import json
+
+    train, _ = task
+    old_style = rnnapps.Translator(**SMALL, attention_norm=False)
+    old_style.fit(train[:200], epochs=1, batch_size=32, validation_split=0.1, seed=0, verbose=0)
+    path = old_style.save(tmp_path / "old")
+    config_path = tmp_path / "old" / "config.json"
+    document = json.loads(config_path.read_text(encoding="utf-8"))
+    del document["config"]["attention_norm"]  # as written before the option existed
+    config_path.write_text(json.dumps(document), encoding="utf-8")
+    reloaded = rnnapps.load(path)
+    assert reloaded.spec.attention_norm is False
+    sources = [s for s, _ in train[:5]]
+    assert reloaded.translate(sources) == old_style.translate(sources)
+    assert rnnapps.Translator(**SMALL).spec.resolved_attention_norm  # new translators have it

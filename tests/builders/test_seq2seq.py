@@ -207,3 +207,19 @@ def test_step_loop_decoders_accept_unknown_sequence_lengths(options):
         input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2,
     )
     assert tuple(run(tf.constant([[3, 4, 0]]), tf.constant([[2, 5, 6, 7]])).shape) == (1, 4, 12)
+
+
+def test_attention_norm_is_on_for_the_parallel_luong_decoder_only():
+    assert Seq2SeqSpec(attention="luong").resolved_attention_norm is True
+    assert Seq2SeqSpec(attention="luong", input_feeding=True).resolved_attention_norm is False
+    assert Seq2SeqSpec(attention="bahdanau").resolved_attention_norm is False
+    assert Seq2SeqSpec(attention="luong", attention_norm=False).resolved_attention_norm is False
+    with pytest.raises(ConfigError, match="attention_norm needs"):
+        Seq2SeqSpec(attention="bahdanau", attention_norm=True)
+    normed = tiny(attention="luong")
+    assert "attentional_norm" in [layer.name for layer in normed.train.layers]
+    plain = tiny(attention="luong", attention_norm=False)
+    assert "attentional_norm" not in [layer.name for layer in plain.train.layers]
+    # The step model applies it too: its logits equal the teacher-forced ones (checked for
+    # the default options in the agreement test above); here, that the layer is shared.
+    assert {id(v) for v in normed.train.get_layer("attentional_norm").weights} <= {id(v) for v in normed.decoder_step.weights}
