@@ -220,12 +220,16 @@ def main(argv=None):
     for task in tasks:
         keras.utils.set_random_seed(0)
         print(f"\n=== {task}: {data[task]['description']} (budget {budgets[task] / 60:.1f} min each)", flush=True)
-        results[task] = RUNNERS[task](data[task], budgets[task])
+        try:
+            results[task] = RUNNERS[task](data[task], budgets[task])
+        except Exception as error:  # noqa: BLE001 - one failing task must not lose the others' figures
+            print(f"{task} FAILED: {type(error).__name__}: {error}", flush=True)
+            continue
         print(json.dumps({task: results[task]}), flush=True)
         if args.json_out:
             with open(args.json_out, "w", encoding="utf-8") as handle:
                 json.dump({"budgets": budgets, "results": results}, handle, indent=2)
-    met = print_table(results, budgets)
+    met = print_table(results, budgets) and len(results) == len(tasks)
     return 0 if met else 1
 
 
