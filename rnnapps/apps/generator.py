@@ -10,7 +10,7 @@ import tensorflow as tf
 from rnnapps.apps.base import App, register_app
 from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
 from rnnapps.data.corpus import lm_windows, scan_corpus, split_corpus, stateful_windows, text_corpus
-from rnnapps.decoding import check_sampling_options
+from rnnapps.decoding import check_sampling_options, choice_mode
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import export_serving
 from rnnapps.export.generation import beam_generation_fn, generation_serving_fn, generation_signature
@@ -352,11 +352,27 @@ class TextGenerator(App):
         )
 
     # -- generation ------------------------------------------------------------------
-    def _generation_graph(self):
-        if self._generate_fn is None:
-            serve = generation_serving_fn(self.vectorizer, self.models, self.level, max_new_tokens=MAX_NEW_TOKENS)
-            self._generate_fn = tf.function(serve, input_signature=generation_signature(with_stop=True), reduce_retracing=True)
-        return self._generate_fn
+    def _generation_graph(self, mode, with_stop):
+        """The traced sampling function for one choice mode, with or without stop strings.
+
+        One small graph per (mode, stops?) pair, traced on first use: the common call
+        (temperature > 0, no top-k/top-p, no stop) traces one sampling loop and no stop
+        handling, about a third of the graph that serves every knob (see
+        `generation_serving_fn`), so a first call spends less time tracing and
+        optimising it. Knob values are tensors: changing them never retraces.
+        """
+        if self._generate_fn is None:  # fit() and a model rebuild reset it: new weights, new graphs
+            self._generate_fn = {}
+        key = (mode, with_stop)
+        if key not in self._generate_fn:
+            serve = generation_serving_fn(self.vectorizer, self.models, self.level, max_new_tokens=MAX_NEW_TOKENS, mode=mode)
+            # autograph=False: the loops are explicit `tf.while_loop`s, and AutoGraph's
+            # source transformation of every function the graph calls was most (~85%)
+            # of the tracing time of a first call.
+            self._generate_fn[key] = tf.function(
+                serve, input_signature=generation_signature(with_stop=with_stop), autograph=False
+            )
+        return self._generate_fn[key]
 
     def generate(
         self, prompts="", max_length=200, temperature=1.0, top_k=0, top_p=1.0, seed=None,
@@ -409,15 +425,18 @@ class TextGenerator(App):
         if beam_width is not None:
             outputs = self._beam_generate(batch, int(max_length), int(beam_width), stops)
         else:
-            outputs = self._generation_graph()(
+            mode = choice_mode(float(temperature), int(top_k), float(top_p), self.vectorizer.vocabulary_size)
+            knobs = dict(
                 prompt=tf.constant(batch, tf.string),
                 max_length=tf.constant(int(max_length), tf.int32),
                 temperature=tf.constant(float(temperature), tf.float32),
                 top_k=tf.constant(int(top_k), tf.int32),
                 top_p=tf.constant(float(top_p), tf.float32),
                 seed=tf.constant(int(seed), tf.int64),
-                stop=tf.constant(stops, tf.string, shape=[len(stops)]),
             )
+            if stops:
+                knobs["stop"] = tf.constant(stops, tf.string, shape=[len(stops)])
+            outputs = self._generation_graph(mode, bool(stops))(**knobs)
         texts = [t.decode("utf-8") for t in outputs["text"].numpy()]
         if return_details:
             return {
@@ -450,7 +469,7 @@ class TextGenerator(App):
         serve = generation_serving_fn(self.vectorizer, self.models, self.level, max_new_tokens=MAX_NEW_TOKENS)
 
         def generate(prompt, max_length, temperature, top_k, top_p, seed):
-            return serve(prompt, max_length, temperature, top_k, top_p, seed, tf.zeros([0], tf.string))
+            return serve(prompt, max_length, temperature, top_k, top_p, seed)
 
         def serving_default(prompt):
             return generate(

@@ -6,7 +6,8 @@ a SavedModel that stock TF Serving runs.
 
 - `sample`: greedy / temperature / top-k / top-p sampling with stop ids.
 - `beam_search`: beam search with GNMT length penalty.
-- `choose_tokens`, `truncate_logits`: the token choice of `sample`, on its own.
+- `choose_tokens`, `truncate_logits`: the token choice of `sample`, on its own;
+  `choice_mode`: which of its loops Python-side knobs ask for (`sample(mode=...)`).
 - `LogitsProcessor`, `BanTokens`, `ProcessorChain`: constraints applied to the logits.
 - `check_sampling_options`: Python-side validation with clear `ConfigError`s.
 
@@ -22,14 +23,17 @@ Example:
 from rnnapps.decoding.beam_search import BeamResult, beam_search, tile_beams
 from rnnapps.decoding.processors import BanTokens, LogitsProcessor, ProcessorChain
 from rnnapps.decoding.sampling import (
+    CHOICE_MODES,
     SampleResult,
     check_sampling_options,
+    choice_mode,
     choose_tokens,
     sample,
     truncate_logits,
 )
 
 __all__ = [
+    "CHOICE_MODES",
     "BanTokens",
     "BeamResult",
     "LogitsProcessor",
@@ -37,6 +41,7 @@ __all__ = [
     "SampleResult",
     "beam_search",
     "check_sampling_options",
+    "choice_mode",
     "choose_tokens",
     "sample",
     "tile_beams",

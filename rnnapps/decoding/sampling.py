@@ -161,10 +161,30 @@ def truncate_logits(logits, temperature=1.0, top_k=0, top_p=1.0):
     return _top_candidates(scaled, top_k, as_scalar(top_p, tf.float32))
 
 
+CHOICE_MODES = ("greedy", "plain", "truncated")
+
+
 def _choice_mode(temperature, top_k, top_p, vocab):
     """0 = greedy, 1 = plain draw, 2 = draw after top-k/top-p (what the knobs ask for)."""
     truncating = ((top_k > 0) & (top_k < vocab)) | (top_p < 1.0)
     return tf.where(temperature > 0, tf.where(truncating, 2, 1), 0)
+
+
+def choice_mode(temperature, top_k, top_p, vocab_size):
+    """Which of `CHOICE_MODES` the knobs ask for, in Python (the in-graph rule of `sample`).
+
+    A Python caller that knows its knobs passes this as `sample(..., mode=...)`, so the
+    graph holds that one loop instead of all three behind a switch (a third of the
+    tracing and graph-optimisation time of a first call, for the same tokens).
+
+    Example:
+        >>> choice_mode(0.8, 0, 1.0, 65), choice_mode(0.0, 40, 0.9, 65), choice_mode(1.0, 40, 1.0, 65)
+        ('plain', 'greedy', 'truncated')
+    """
+    if not temperature > 0:  # NaN too, as in the graph
+        return "greedy"
+    truncating = 0 < top_k < vocab_size or top_p < 1.0
+    return "truncated" if truncating else "plain"
 
 
 def _choosers(temperature, top_k, top_p):
@@ -238,6 +258,7 @@ def sample(
     stop_ids=(),
     processor=None,
     with_log_probs=True,
+    mode=None,
 ):
     """Generates up to `max_new_tokens` tokens per row in one in-graph `tf.while_loop`.
 
@@ -255,6 +276,10 @@ def sample(
             `log_probs`.
         with_log_probs: False skips the per-token log-softmax when no caller reads the
             score (`log_probs` is then None): a few percent of a token at batch 1.
+        mode: None (default: the knobs choose greedy, plain or truncated sampling in the
+            graph, so they may be request tensors) or one of `CHOICE_MODES`, fixed when
+            tracing: the graph then holds only that loop. It must be what `choice_mode`
+            says for the knobs (the caller knows them in Python); the tokens are the same.
 
     Defined results for any knob value (what a serving request may send):
         - `max_new_tokens <= 0`: N = 0, empty rows, lengths 0, log_probs 0, finished False.
@@ -276,6 +301,8 @@ def sample(
         >>> sample(step, tf.constant([0]), (), 3, temperature=0.0).tokens.numpy().tolist()
         [[1, 0, 1]]
     """
+    if mode is not None and mode not in CHOICE_MODES:
+        raise ConfigError(f"mode must be None or one of {CHOICE_MODES}, got {mode!r}")
     start_tokens = tf.cast(start_tokens, tf.int32)
     max_new = as_scalar(max_new_tokens, tf.int32)
     temperature = as_scalar(temperature, tf.float32)
@@ -318,10 +345,13 @@ def sample(
 
         return body
 
+    choosers = _choosers(temperature, top_k, top_p)
+
     def any_choice(logits, step_seed):
         return choose_tokens(logits, step_seed, temperature, top_k, top_p)
 
-    loop_vars = make_body(any_choice)(
+    first_choice = any_choice if mode is None else choosers[CHOICE_MODES.index(mode)]
+    loop_vars = make_body(first_choice)(
         tf.constant(0),
         start_tokens,
         states,
@@ -358,7 +388,10 @@ def sample(
 
         return run
 
-    mode = _choice_mode(temperature, top_k, top_p, seen["vocab"])
-    outputs = tf.switch_case(mode, [loop_with(choose) for choose in _choosers(temperature, top_k, top_p)])
+    if mode is None:
+        index = _choice_mode(temperature, top_k, top_p, seen["vocab"])
+        outputs = tf.switch_case(index, [loop_with(choose) for choose in choosers])
+    else:
+        outputs = loop_with(choosers[CHOICE_MODES.index(mode)])()
     tokens, lengths, finished, aux = outputs[:4]
     return SampleResult(tokens, lengths, finished, outputs[4] if with_log_probs else None, aux)

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from rnnapps.decoding import BanTokens, beam_search, sample
+from rnnapps.decoding.loop_utils import shape_invariants
 from rnnapps.text.detokenize import detokenize_graph
 
 _REGEX_SPECIAL = r"([\\.^$|?*+()\[\]{}])"
@@ -23,14 +24,43 @@ def generation_signature(with_stop=False):
     return signature
 
 
-def loop_step_fn(models):
+def loop_step_fn(models, token_step=None):
     """The sampling / beam-search step function `(tokens, states) -> (logits, states, {})` of a language model.
 
     Call it inside each generation graph: `LanguageModels.token_step` may compute a
-    per-call input-projection table there, once, outside the loop.
+    per-call input-projection table there, once, outside the loop (pass the
+    `token_step` the graph already made to share that table).
     """
-    token_step = models.token_step()
+    token_step = token_step or models.token_step()
     return lambda tokens, states: token_step(tokens, states) + ({},)
+
+
+def prefill_states(token_step, ids, lengths, state_sizes):
+    """The states after the first `lengths[b]` ids of each row: a loop of `token_step`.
+
+    The generation loop's own step run over the prompts (rows that are done keep their
+    states), rather than the functional prefill model: the same maths (see
+    `LanguageModels.token_step`), with a fraction of the ops to trace and start up,
+    which is what a first generation call pays for. It runs `max(lengths)` steps.
+
+    Args:
+        token_step: `(tokens int32 [B], states tuple) -> (logits, states tuple)`.
+        ids: int32 `[B, T]`, right-padded; `lengths`: int32 `[B]` (each <= T).
+        state_sizes: the width of each state (`LanguageModels.state_sizes`).
+    """
+    batch = tf.shape(ids)[0]
+    states = tuple(tf.zeros([batch, int(size)], tf.float32) for size in state_sizes)
+
+    def body(t, states):
+        _, new_states = token_step(ids[:, t], states)
+        running = (t < lengths)[:, None]
+        return t + 1, tuple(tf.where(running, tf.cast(new, old.dtype), old) for new, old in zip(new_states, states))
+
+    loop_vars = (tf.constant(0), states)
+    _, states = tf.while_loop(
+        lambda t, states: t < tf.reduce_max(lengths), body, loop_vars, shape_invariants=shape_invariants(loop_vars)
+    )
+    return states
 
 
 def _language_model_parts(vectorizer, models, level):
@@ -40,17 +70,18 @@ def _language_model_parts(vectorizer, models, level):
     # An empty prompt starts from a line break (char level) or the most frequent token.
     start_id = vocabulary.index("\n") + 2 if level == "char" and "\n" in vocabulary else 2
 
-    def prefill(prompt):
+    def prefill(prompt, token_step):
         """Prompts [B] -> (the last prompt id [B], the states after all ids before it)."""
+        # Dense ops only: the ragged ones (and their shape checks) were a third of the
+        # tracing and start-up time of a first generation call, for a few ids.
         ids = vectorizer.vectorize(prompt)
-        empty = tf.cast(ids.row_lengths() == 0, tf.int64)
-        starts = tf.RaggedTensor.from_row_lengths(tf.fill([tf.reduce_sum(empty)], tf.constant(start_id, tf.int32)), empty)
-        ids = tf.concat([starts, ids], axis=1)
-        last = tf.gather(ids.values, ids.row_limits() - 1)
-        before = ids[:, :-1].to_tensor(0)
-        before = tf.pad(before, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(before)[1])]])  # >= 1 step
-        outputs = models.prefill(before, training=False)
-        return last, tuple(outputs[1:])
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        ids = tf.pad(ids.to_tensor(0), [[0, 0], [0, 1]])  # >= 1 column
+        positions = tf.range(tf.shape(ids)[1])[None, :]
+        ids = tf.where((lengths[:, None] == 0) & (positions == 0), start_id, ids)  # empty prompt: the start id
+        lengths = tf.maximum(lengths, 1)
+        last = tf.gather(ids, lengths - 1, batch_dims=1)
+        return last, prefill_states(token_step, ids, lengths - 1, models.state_sizes)
 
     def stop_ids(stop):
         """The ids of stop strings that are exactly one token (they end the loop early)."""
@@ -59,15 +90,23 @@ def _language_model_parts(vectorizer, models, level):
         return tf.gather(ids.values, single)
 
     def join(tokens, lengths, prompt, stop):
-        pieces = tf.RaggedTensor.from_tensor(tf.gather(token_strings, tokens), lengths=lengths)
-        generated = detokenize_graph(pieces, level)
-        escaped = tf.strings.regex_replace(stop, _REGEX_SPECIAL, r"\\\1")
-        pattern = tf.strings.join(["(?s)(", tf.strings.reduce_join(escaped, separator="|"), ").*"])
-        generated = tf.cond(
-            tf.size(stop) > 0,
-            lambda: tf.strings.regex_replace(generated, pattern, ""),
-            lambda: generated,
-        )
+        """Output strings; `stop` None: no stop strings (nothing traced for them)."""
+        if level == "char":
+            # Characters join without separators, and padding / <unk> print as "": one
+            # dense reduce_join (the ragged route traces ~200 ops for the same strings).
+            real = tf.sequence_mask(lengths, tf.shape(tokens)[1])
+            generated = tf.strings.reduce_join(tf.gather(token_strings, tf.where(real, tokens, 0)), axis=1)
+        else:
+            pieces = tf.RaggedTensor.from_tensor(tf.gather(token_strings, tokens), lengths=lengths)
+            generated = detokenize_graph(pieces, level)
+        if stop is not None:
+            escaped = tf.strings.regex_replace(stop, _REGEX_SPECIAL, r"\\\1")
+            pattern = tf.strings.join(["(?s)(", tf.strings.reduce_join(escaped, separator="|"), ").*"])
+            generated = tf.cond(
+                tf.size(stop) > 0,
+                lambda: tf.strings.regex_replace(generated, pattern, ""),
+                lambda: generated,
+            )
         if level == "char":
             text = tf.strings.join([prompt, generated])
         else:  # words: one space between a non-empty prompt and a non-empty continuation
@@ -78,8 +117,8 @@ def _language_model_parts(vectorizer, models, level):
     return prefill, stop_ids, join
 
 
-def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000):
-    """Returns `serve(prompt, max_length, temperature, top_k, top_p, seed, stop)` -> dict.
+def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000, mode=None):
+    """Returns `serve(prompt, max_length, temperature, top_k, top_p, seed, stop=None)` -> dict.
 
     Outputs: `text` (prompt + continuation), `generated` (continuation only) and
     `token_ids` `int32[B, N]` (0 after a row ends). Sampling runs as one in-graph
@@ -89,18 +128,25 @@ def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000):
     result: `max_length` is clipped to `[0, max_new_tokens]`, temperature <= 0 is
     greedy, top_k <= 0 and top_p >= 1 are off.
 
+    Tracing less, for a fast first call from Python (`TextGenerator.generate`): `mode`
+    (see `rnnapps.decoding.choice_mode`) fixes greedy / plain / truncated sampling when
+    the knobs are known, so the graph holds one loop instead of three, and `stop=None`
+    (not an empty tensor) leaves the stop-string handling out of the graph. A serving
+    signature keeps `mode=None`: its knobs are request tensors.
+
     Example:
         >>> serve = generation_serving_fn(gen.vectorizer, gen.models, "char")  # doctest: +SKIP
     """
     prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
     banned = BanTokens([0, 1])
 
-    def serve(prompt, max_length, temperature, top_k, top_p, seed, stop):
-        last, states = prefill(prompt)
+    def serve(prompt, max_length, temperature, top_k, top_p, seed, stop=None):
+        token_step = models.token_step()
+        last, states = prefill(prompt, token_step)
         result = sample(
-            loop_step_fn(models), last, states, tf.clip_by_value(max_length, 0, max_new_tokens),
-            temperature=temperature, top_k=top_k, top_p=top_p,
-            seed=tf.stack([seed, tf.constant(0, tf.int64)]), stop_ids=stop_ids(stop), processor=banned, with_log_probs=False,
+            loop_step_fn(models, token_step), last, states, tf.clip_by_value(max_length, 0, max_new_tokens),
+            temperature=temperature, top_k=top_k, top_p=top_p, seed=tf.stack([seed, tf.constant(0, tf.int64)]),
+            stop_ids=() if stop is None else stop_ids(stop), processor=banned, with_log_probs=False, mode=mode,
         )
         text, generated = join(result.tokens, result.lengths, prompt, stop)
         return {"text": text, "generated": generated, "token_ids": result.tokens}
@@ -117,11 +163,12 @@ def beam_generation_fn(vectorizer, models, level, beam_width):
     prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
     banned = BanTokens([0, 1])
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)  # explicit loops: AutoGraph would only add tracing time
     def run(prompt, max_length, stop):
-        last, states = prefill(prompt)
+        token_step = models.token_step()
+        last, states = prefill(prompt, token_step)
         ends = tf.concat([stop_ids(stop), [-1]], axis=0)
-        result = beam_search(loop_step_fn(models), last, states, tf.maximum(max_length, 0), beam_width, end_id=ends[0], processor=banned)
+        result = beam_search(loop_step_fn(models, token_step), last, states, tf.maximum(max_length, 0), beam_width, end_id=ends[0], processor=banned)
         text, generated = join(result.tokens[:, 0], result.lengths[:, 0], prompt, stop)
         return {"text": text, "generated": generated, "token_ids": result.tokens[:, 0]}
 

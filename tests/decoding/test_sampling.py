@@ -5,8 +5,10 @@ import pytest
 import tensorflow as tf
 
 from rnnapps.decoding import (
+    CHOICE_MODES,
     BanTokens,
     check_sampling_options,
+    choice_mode,
     choose_tokens,
     sample,
     truncate_logits,
@@ -323,3 +325,48 @@ def test_check_sampling_options_accepts_edge_values():
     check_sampling_options(0, 0.0, 0, 1.0, 6, 10)
     check_sampling_options(10, 5.0, 100, 0.01, 6, 10)  # top_k above V is allowed: it means all
     check_sampling_options(3)
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        dict(temperature=0.0),
+        dict(temperature=0.8),
+        dict(temperature=0.8, top_k=3),
+        dict(temperature=1.2, top_p=0.7),
+        dict(temperature=1.0, top_k=100, top_p=1.0),  # top_k above the vocabulary: plain
+    ],
+)
+def test_a_fixed_mode_gives_the_tokens_the_knobs_choose_in_the_graph(knobs):
+    mode = choice_mode(knobs.get("temperature", 1.0), knobs.get("top_k", 0), knobs.get("top_p", 1.0), 6)
+    common = dict(seed=(4, 2), stop_ids=[5], processor=BanTokens([0]), **knobs)
+    general = in_graph(lambda: sample(bigram_step(TABLE), STARTS, (), 9, **common))
+    fixed = in_graph(lambda: sample(bigram_step(TABLE), STARTS, (), 9, mode=mode, **common))
+    for name in ("tokens", "lengths", "finished", "log_probs"):
+        np.testing.assert_array_equal(getattr(fixed, name).numpy(), getattr(general, name).numpy(), err_msg=name)
+
+
+def test_a_fixed_mode_traces_one_loop_and_the_default_traces_all_three():
+    def loops(mode):
+        traced = tf.function(lambda: sample(bigram_step(TABLE), STARTS, (), 3, temperature=0.5, mode=mode))
+        graph = traced.get_concrete_function().graph
+        bodies = [f for f in graph.as_graph_def().library.function if "body" in f.signature.name]
+        return len(bodies)
+
+    assert loops(None) == 3
+    assert loops("plain") == 1
+
+
+def test_choice_mode_follows_the_graph_rule():
+    from rnnapps.decoding.sampling import _choice_mode
+
+    for temperature in (0.0, -1.0, 0.5, 2.0):
+        for top_k in (0, 1, 5, 6, 50):
+            for top_p in (0.0, 0.5, 1.0, 3.0):
+                index = int(_choice_mode(tf.constant(temperature), tf.constant(top_k), tf.constant(top_p), 6))
+                assert choice_mode(temperature, top_k, top_p, 6) == CHOICE_MODES[index], (temperature, top_k, top_p)
+
+
+def test_an_unknown_mode_is_a_config_error():
+    with pytest.raises(ConfigError, match="mode must be"):
+        sample(bigram_step(TABLE), STARTS, (), 3, mode="nucleus")
