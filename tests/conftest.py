@@ -17,6 +17,7 @@ def pytest_addoption(parser):
 # instead of one idling while the other runs a long file collected late.
 LONGEST_FILES_FIRST = (
     "tests/apps/test_translator.py",
+    "tests/serving/test_rest.py",  # exports the tiny apps (tiny_exports) and starts the server
     "tests/test_quickstart.py",
     "tests/apps/test_distributed_apps.py",
     "tests/test_cli_translate.py",
