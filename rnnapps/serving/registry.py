@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 
+from rnnapps.errors import ConfigError
 from rnnapps.serving.errors import ServingError
 from rnnapps.serving.servable import Servable
 
@@ -51,7 +52,9 @@ class ModelRegistry:
 
     def __init__(self, bases, num_versions=1, warmup=True, batching=None, log=None):
         self.bases = {name: os.path.abspath(path) for name, path in bases.items()}
-        self.num_versions = int(num_versions)
+        if isinstance(num_versions, bool) or not isinstance(num_versions, int) or num_versions < 1:
+            raise ConfigError(f"num_versions must be an integer >= 1, got {num_versions!r}")
+        self.num_versions = num_versions
         self.warmup = warmup
         self.batching = batching
         self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
