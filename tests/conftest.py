@@ -17,6 +17,7 @@ def pytest_addoption(parser):
 # instead of one idling while the other runs a long file collected late.
 LONGEST_FILES_FIRST = (
     "tests/apps/test_translator.py",
+    "tests/serving/test_rest.py",  # exports the tiny apps (tiny_exports) and starts the server
     "tests/test_quickstart.py",
     "tests/apps/test_distributed_apps.py",
     "tests/test_cli_translate.py",
@@ -69,3 +70,41 @@ def trained_classifier(tmp_path_factory):
     clf = rnnapps.SentimentClassifier(cell="gru", units=16, embedding_dim=16)
     clf.fit(texts, labels, epochs=20, batch_size=16, validation_split=0.0, verbose=0)
     return clf
+
+
+@pytest.fixture(scope="session")
+def tiny_exports(tmp_path_factory):
+    """The four apps trained for one epoch on tiny data and exported under one base dir
+    (quickstart names: sentiment, language_model, poetry, translator): `{name: version_dir}`.
+
+    Built once per test run, even with several xdist workers: the first worker to get
+    here builds it in the run's shared temporary root, the others wait for its marker.
+    """
+    import json
+    import time
+
+    from tests.helpers import export_tiny_apps
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this run
+    base, done = root / "tiny_exports", root / "tiny_exports.json"
+    try:
+        os.mkdir(root / "tiny_exports.building")  # atomic: exactly one builder
+    except FileExistsError:
+        deadline = time.time() + 900
+        while not done.exists():
+            if time.time() > deadline:
+                raise TimeoutError("another worker did not finish exporting the tiny apps")
+            time.sleep(1)
+        exports = json.loads(done.read_text())
+        if "error" in exports:
+            raise RuntimeError(f"exporting the tiny apps failed in another worker: {exports['error']}")
+        return exports
+    try:
+        exports = export_tiny_apps(str(base))
+    except BaseException as error:
+        done.write_text(json.dumps({"error": repr(error)}))
+        raise
+    done.write_text(json.dumps(exports))
+    return exports

@@ -74,3 +74,37 @@ def run_python(code, timeout=240, cwd=None):
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
     )
+
+
+def export_tiny_apps(base_dir, epochs=1):
+    """Trains the four apps for `epochs` on tiny data (a few seconds) and exports them under
+    `base_dir` with the names the quickstart uses; returns {name: version_dir}.
+
+    The models barely learn: the tests that use them check plumbing (requests, signatures,
+    pages), not quality.
+    """
+    import rnnapps
+    from rnnapps.data.synthetic import reversed_numbers
+
+    keras.utils.set_random_seed(11)
+    exports = {}
+    texts, labels = tiny_sentiment_data(per_class=12)
+    clf = rnnapps.SentimentClassifier(cell="gru", units=8, embedding_dim=8)
+    clf.fit(texts, labels, epochs=epochs, batch_size=16, validation_split=0.0, verbose=0)
+    exports["sentiment"] = clf.export(base_dir, "sentiment")
+
+    gen = rnnapps.TextGenerator(level="char", cell="gru", units=8, depth=1, embedding_dim=4, sequence_length=12)
+    gen.fit("the cat sat on the mat. the dog sat on the log.\n" * 6, epochs=epochs, batch_size=8, validation_split=0, verbose=0)
+    exports["language_model"] = gen.export(base_dir, "language_model")
+
+    samples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rnnapps", "samples", "poems.txt")
+    poet = rnnapps.PoetryGenerator(cell="gru", units=8, depth=1, embedding_dim=8)
+    poet.fit(samples, epochs=epochs, batch_size=32, validation_split=0, verbose=0)
+    exports["poetry"] = poet.export(base_dir, "poetry")
+
+    # A few epochs more than the others: an untrained translator ends at once, and a
+    # translation of no tokens has no attention to show.
+    tr = rnnapps.Translator(cell="gru", units=8, encoder_units=8, source_embedding_dim=8, target_embedding_dim=8, learning_rate=1e-2)
+    tr.fit(reversed_numbers(200, seed=0), epochs=epochs + 2, batch_size=32, validation_split=0, verbose=0)
+    exports["translator"] = tr.export(base_dir, "translator", beam_width=2)
+    return exports

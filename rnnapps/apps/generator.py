@@ -13,6 +13,7 @@ from rnnapps.data.corpus import lm_windows, scan_corpus, split_corpus, stateful_
 from rnnapps.decoding import check_sampling_options, choice_mode
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import export_serving
+from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.generation import beam_generation_fn, generation_serving_fn, generation_signature
 from rnnapps.text import TextVectorizer
 from rnnapps.training.lm_callbacks import PerplexityLogger, SampleText, perplexity_figures
@@ -453,7 +454,7 @@ class TextGenerator(App):
         return fn(tf.constant(prompts, tf.string), tf.constant(max_length, tf.int32), tf.constant(stops, tf.string, shape=[len(stops)]))
 
     # -- export ----------------------------------------------------------------------
-    def export(self, base_dir="saved_models", name=None):
+    def export(self, base_dir="saved_models", name=None, warmup=True):
         """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
 
         Endpoints (only core TF ops; the generation loop runs inside the graph):
@@ -461,6 +462,8 @@ class TextGenerator(App):
           `token_ids`: int32[None, None] (200 new tokens, temperature 1, fresh seed 0).
         - `generate(prompt, max_length: int32, temperature: float32, top_k: int32,
           top_p: float32, seed: int64)` -> the same outputs, with per-request knobs.
+        With `warmup`, the export carries TF Serving warm-up requests for both
+        (`assets.extra/tf_serving_warmup_requests`).
 
         Example:
             >>> gen.export("saved_models", "shakespeare")  # doctest: +SKIP
@@ -496,6 +499,9 @@ class TextGenerator(App):
             base_dir,
             name or self.kind,
             metadata=metadata,
+            warmup=warmup_requests.generation_requests(
+                [t for t in self.vectorizer.get_vocabulary() if t.strip()][:8], joiner="" if self.level == "char" else " "
+            ) if warmup else None,
         )
 
 

@@ -15,6 +15,7 @@ from rnnapps.decoding import check_sampling_options
 from rnnapps.decoding.poetry import PoemTables
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import export_serving
+from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.poetry import MAX_FREE_TOKENS, poem_serving_fn, poem_signature
 from rnnapps.text import TextVectorizer
 from rnnapps.text.chinese import INSTALL_HINT, is_hanzi, rhyme_group_ids
@@ -470,7 +471,7 @@ class PoetryGenerator(App):
         return tf.reduce_sum(tf.where(real, losses, 0.0)), tf.reduce_sum(tf.cast(real, tf.int64))
 
     # -- export ----------------------------------------------------------------------
-    def export(self, base_dir="saved_models", name=None):
+    def export(self, base_dir="saved_models", name=None, warmup=True):
         """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
 
         Endpoints (core TF ops only; the constrained sampling loop runs in the graph):
@@ -485,6 +486,8 @@ class PoetryGenerator(App):
         Args:
             base_dir: the TF Serving model base path.
             name: the model name (default "poetry").
+            warmup: write TF Serving warm-up requests for both endpoints
+                (`assets.extra/tf_serving_warmup_requests`).
 
         Example:
             >>> poet.export("saved_models", "poetry")  # doctest: +SKIP
@@ -521,6 +524,9 @@ class PoetryGenerator(App):
             base_dir,
             name or self.kind,
             metadata=metadata,
+            warmup=warmup_requests.poetry_requests(
+                [c for c in self.vectorizer.get_vocabulary() if is_hanzi(c)][:4], rhyme=tables.has_rhymes
+            ) if warmup else None,
         )
 
 

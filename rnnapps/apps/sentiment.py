@@ -18,6 +18,7 @@ from rnnapps.data import (
 from rnnapps.data.pipeline import SORT_CHUNK_BATCHES
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import export_serving, text_signature
+from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.classifier import classifier_serving_fn
 from rnnapps.text import TextVectorizer, build_vocabulary
 from rnnapps.text.embeddings import embedding_matrix, read_word_vectors
@@ -440,12 +441,14 @@ class SentimentClassifier(App):
         return classification_report(true_ids, probabilities.argmax(-1), self.label_names, loss=loss)
 
     # -- export --------------------------------------------------------------------
-    def export(self, base_dir="saved_models", name=None):
+    def export(self, base_dir="saved_models", name=None, warmup=True):
         """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
 
         Signature `serving_default`: `text: string[None]` -> `label: string[None]`,
-        `probabilities: float[None, C]`, `class_id: int32[None]`. Only core TF ops, so
-        stock TF Serving runs it. Returns the version directory.
+        `probabilities: float[None, C]`, `class_id: int32[None]`, `classes: string[None, C]`
+        (the class names of the probability columns). Only core TF ops, so
+        stock TF Serving runs it. With `warmup`, the export carries TF Serving warm-up
+        requests (`assets.extra/tf_serving_warmup_requests`). Returns the version directory.
 
         Example:
             >>> clf.export("saved_models", "sentiment")  # doctest: +SKIP
@@ -459,7 +462,7 @@ class SentimentClassifier(App):
             "label_names": self.label_names,
             "threshold": self.threshold,
             "config": self.get_config(),
-            "signature": {"inputs": {"text": "string[None]"}, "outputs": {"label": "string[None]", "probabilities": f"float32[None, {len(self.label_names)}]", "class_id": "int32[None]"}},
+            "signature": {"inputs": {"text": "string[None]"}, "outputs": {"label": "string[None]", "probabilities": f"float32[None, {len(self.label_names)}]", "class_id": "int32[None]", "classes": f"string[None, {len(self.label_names)}]"}},
         }
         return export_serving(
             [("serving_default", serve, text_signature())],
@@ -467,4 +470,5 @@ class SentimentClassifier(App):
             base_dir,
             name or self.kind,
             metadata=metadata,
+            warmup=warmup_requests.classifier_requests(self.vectorizer.get_vocabulary()[:40]) if warmup else None,
         )

@@ -22,6 +22,7 @@ from rnnapps.data.parallel import (
 )
 from rnnapps.errors import ConfigError, DataError, ModelFileError
 from rnnapps.export import export_serving, text_signature
+from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.translation import (
     MAX_TRANSLATION_LENGTH,
     public_outputs,
@@ -677,7 +678,7 @@ class Translator(App):
         return [tuple(row) for row in tokens.to_list()]
 
     # -- export ----------------------------------------------------------------------
-    def export(self, base_dir="saved_models", name=None, beam_width=4, num_results=1, length_penalty=0.0, max_length=None):
+    def export(self, base_dir="saved_models", name=None, beam_width=4, num_results=1, length_penalty=0.0, max_length=None, warmup=True):
         """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
 
         Endpoints (only core TF ops; decoding loops run inside the graph):
@@ -686,9 +687,11 @@ class Translator(App):
         - `translate(source: string[None], max_length: int32[])` -> beam search with
           the `beam_width`, `num_results` and `length_penalty` fixed here:
           `translations: string[None, R]`, `scores: float32[None, R]`, the best
-          result's `attention: float32[None, T_out, T_src]` and `tokens: string[None, T_out]`.
+          result's `attention: float32[None, T_out, T_src]` and `tokens: string[None, T_out]`,
+          and `source_tokens: string[None, T_src]` (the attention's columns).
         - `greedy(source, max_length)` -> the same outputs, greedy (R = 1).
-        A request's `max_length` is clipped to [0, 1000].
+        A request's `max_length` is clipped to [0, 1000]. With `warmup`, the export carries
+        TF Serving warm-up requests for every endpoint (`assets.extra/tf_serving_warmup_requests`).
 
         Example:
             >>> tr.export("saved_models", "en_es", beam_width=4)  # doctest: +SKIP
@@ -720,6 +723,7 @@ class Translator(App):
         outputs = {
             "translations": f"string[None, {num_results}]", "scores": f"float32[None, {num_results}]",
             "attention": "float32[None, T_out, T_src]", "tokens": "string[None, T_out]",
+            "source_tokens": "string[None, T_src]",
         }
         inputs = {"source": "string[None]", "max_length": "int32[]"}
         metadata = {
@@ -748,6 +752,7 @@ class Translator(App):
             base_dir,
             name or self.kind,
             metadata=metadata,
+            warmup=warmup_requests.translation_requests(self.vectorizer.get_vocabulary()[:40]) if warmup else None,
         )
 
 

@@ -1,5 +1,5 @@
 """The app subcommands of the `rnnapps` CLI, one module each, in `--help` order."""
 
-from rnnapps.commands import classify, diagnose, lm, poetry, translate
+from rnnapps.commands import classify, diagnose, lm, poetry, serve, translate
 
-COMMANDS = [classify, lm, poetry, translate, diagnose]
+COMMANDS = [classify, lm, poetry, translate, serve, diagnose]

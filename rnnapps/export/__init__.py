@@ -11,13 +11,13 @@ import os
 import keras
 import tensorflow as tf
 
+from rnnapps.export.warmup import EXTRA_DIR, write_warmup
 from rnnapps.io_utils import publish_version
 
-EXTRA_DIR = "assets.extra"
 METADATA_FILE = "rnnapps.json"
 
 
-def export_serving(endpoints, tracked, base_dir, name, metadata=None):
+def export_serving(endpoints, tracked, base_dir, name, metadata=None, warmup=None):
     """Writes a SavedModel with the given endpoints as the next version of `<base_dir>/<name>`.
 
     Args:
@@ -27,6 +27,8 @@ def export_serving(endpoints, tracked, base_dir, name, metadata=None):
         tracked: layers/models whose variables and lookup tables the fns use.
         base_dir, name: the TF Serving model base path and model name.
         metadata: JSON-serializable facts stored in `assets.extra/rnnapps.json`.
+        warmup: `(signature_name, {input: array})` requests written as TF Serving's
+            warm-up file (`rnnapps.export.warmup`), or None for none.
 
     Returns:
         the version directory written, e.g. `saved_models/sentiment/3`.
@@ -39,6 +41,8 @@ def export_serving(endpoints, tracked, base_dir, name, metadata=None):
         for endpoint_name, fn, signature in endpoints:
             archive.add_endpoint(name=endpoint_name, fn=fn, input_signature=signature)
         archive.write_out(directory, verbose=False)
+        if warmup:
+            write_warmup(directory, name, warmup)
         if metadata is not None:
             os.makedirs(os.path.join(directory, EXTRA_DIR), exist_ok=True)
             with open(os.path.join(directory, EXTRA_DIR, METADATA_FILE), "w", encoding="utf-8") as handle:

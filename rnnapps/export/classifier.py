@@ -4,12 +4,14 @@ import tensorflow as tf
 
 
 def classifier_serving_fn(vectorizer, model, label_names, task, threshold=0.5):
-    """Returns `serve(text: string[B]) -> {"label", "probabilities", "class_id"}`.
+    """Returns `serve(text: string[B]) -> {"label", "probabilities", "class_id", "classes"}`.
 
     - multiclass/binary: `label` is the most probable class name; `probabilities` has one
       column per class (binary: `[p(first), p(second)]`).
     - multilabel: `label` joins every class with probability >= `threshold` with ",";
       `class_id` is still the most probable class.
+    - `classes` (string `[B, C]`) names the columns of `probabilities` in every row, so a
+      client of the SavedModel alone (TF Serving, the demo page) can label them.
 
     Example:
         >>> serve = classifier_serving_fn(vectorizer, model, ["neg", "pos"], "binary")  # doctest: +SKIP
@@ -34,6 +36,8 @@ def classifier_serving_fn(vectorizer, model, label_names, task, threshold=0.5):
             label = tf.strings.reduce_join(chosen, axis=-1, separator=",")
         else:
             label = tf.gather(names, class_id)
-        return {"label": label, "probabilities": probabilities, "class_id": class_id}
+        # tile (not broadcast_to) keeps the static [None, C] shape: request batching needs it.
+        classes = tf.tile(names[None, :], [tf.shape(probabilities)[0], 1])
+        return {"label": label, "probabilities": probabilities, "class_id": class_id, "classes": classes}
 
     return serve

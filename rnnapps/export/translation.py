@@ -24,7 +24,9 @@ from rnnapps.text import detokenize_graph
 
 OOV_ID = 1
 MAX_TRANSLATION_LENGTH = 1000  # longest output a request may ask for (tokens)
-PUBLIC_OUTPUTS = ("translations", "scores", "attention", "tokens")
+# source_tokens label the attention matrix's columns (a heatmap needs them); added after the
+# first exports, so clients must not require it.
+PUBLIC_OUTPUTS = ("translations", "scores", "attention", "tokens", "source_tokens")
 
 
 def translation_signature():
