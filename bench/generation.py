@@ -17,12 +17,28 @@ Each way runs `--repeats` times, interleaved; a way's speed is its fastest run (
 only adds time). Targets: in-graph/(a) >= 50x and in-graph/(b) >= 10x at batch 1, and
 exported within 15% of in-process (exported/in-graph >= 0.85). Exit status 1 on a miss.
 
-    python bench/generation.py            # about 3 minutes on 2 CPU cores
+Cold start (`--cold`, also part of the default run): what `rnnapps lm generate` pays on
+every run. The default char model (`TextGenerator()`: GRU(512), embedding 256, 65 ids)
+is saved once; then each measurement runs in a fresh Python process, so nothing is
+traced yet: the app side imports rnnapps, `rnnapps.load`s the save and times its first
+`generate("ROMEO:", max_length=500, temperature=0.8)` (tracing included), then the best
+of 3 warm calls; the tutorial side builds the TF "text generation" tutorial's model of
+the same size (Embedding -> GRU(512, return_state) -> Dense) and its `OneStep` (a
+`tf.function` per character, the loop in Python) and times its first 500-character loop,
+then the best of 3 warm loops. App and tutorial processes alternate, `--cold-repeats`
+pairs; the verdict is the median over the pairs of app first call / tutorial first call.
+Target: <= 2 (and the app's warm call faster than the tutorial's warm loop).
+
+    python bench/generation.py            # about 4 minutes on 2 CPU cores
+    python bench/generation.py --cold     # the cold-start part only (about a minute)
     python bench/generation.py --quick    # a fast sanity run (not conclusive)
 """
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -102,6 +118,130 @@ def timed(fn):
     return time.perf_counter() - start
 
 
+# -- cold start: each side in a fresh process ----------------------------------------------
+COLD_PROMPT, COLD_TOKENS, COLD_TEMPERATURE, WARM_RUNS = "ROMEO:", 500, 0.8, 3
+
+
+def cold_app(save_dir):
+    """Child process: load the saved app, time its first and its warm `generate` calls."""
+    started = time.perf_counter()
+    generator = rnnapps.load(save_dir)
+    loaded = time.perf_counter() - started
+
+    def call():
+        return generator.generate(COLD_PROMPT, max_length=COLD_TOKENS, temperature=COLD_TEMPERATURE)
+
+    first = timed(call)
+    warm = min(timed(call) for _ in range(WARM_RUNS))
+    return {"setup": loaded, "first": first, "warm": warm, "chars": len(call()) - len(COLD_PROMPT)}
+
+
+def tutorial_model(vocab_size, embedding_dim=256, units=512):
+    """The TF "text generation" tutorial's model (`MyModel`), in Keras 3."""
+    import keras
+
+    class MyModel(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.embedding = keras.layers.Embedding(vocab_size, embedding_dim)
+            self.gru = keras.layers.GRU(units, return_sequences=True, return_state=True)
+            self.dense = keras.layers.Dense(vocab_size)
+
+        def call(self, inputs, states=None, return_state=False, training=False):
+            x = self.embedding(inputs, training=training)
+            if states is None:
+                states = self.gru.get_initial_state(tf.shape(x)[0])
+            x, states = self.gru(x, initial_state=states, training=training)
+            x = self.dense(x, training=training)
+            return (x, states) if return_state else x
+
+    return MyModel()
+
+
+def cold_tutorial():
+    """Child process: the tutorial's `OneStep` loop: first 500-character loop, then warm loops."""
+    started = time.perf_counter()
+    import keras
+
+    ids_from_chars = keras.layers.StringLookup(vocabulary=ALPHABET, mask_token=None)
+    chars_from_ids = keras.layers.StringLookup(vocabulary=ids_from_chars.get_vocabulary(), invert=True, mask_token=None)
+    model = tutorial_model(len(ids_from_chars.get_vocabulary()))
+    model(tf.constant([[1]]))  # builds the weights, as the tutorial's fit has
+
+    class OneStep(tf.Module):  # as in the tutorial
+        def __init__(self, model, chars_from_ids, ids_from_chars, temperature=1.0):
+            super().__init__()
+            self.temperature, self.model = temperature, model
+            self.chars_from_ids, self.ids_from_chars = chars_from_ids, ids_from_chars
+            skip_ids = self.ids_from_chars(["[UNK]"])[:, None]
+            sparse_mask = tf.SparseTensor(
+                values=[-float("inf")] * len(skip_ids), indices=skip_ids, dense_shape=[len(ids_from_chars.get_vocabulary())]
+            )
+            self.prediction_mask = tf.sparse.to_dense(sparse_mask)
+
+        @tf.function
+        def generate_one_step(self, inputs, states=None):
+            input_chars = tf.strings.unicode_split(inputs, "UTF-8")
+            input_ids = self.ids_from_chars(input_chars).to_tensor()
+            predicted_logits, states = self.model(inputs=input_ids, states=states, return_state=True)
+            predicted_logits = predicted_logits[:, -1, :] / self.temperature + self.prediction_mask
+            predicted_ids = tf.squeeze(tf.random.categorical(predicted_logits, num_samples=1), axis=-1)
+            return self.chars_from_ids(predicted_ids), states
+
+    one_step = OneStep(model, chars_from_ids, ids_from_chars, temperature=COLD_TEMPERATURE)
+    setup = time.perf_counter() - started
+
+    def call():
+        states, next_char, result = None, tf.constant([COLD_PROMPT]), [tf.constant([COLD_PROMPT])]
+        for _ in range(COLD_TOKENS):
+            next_char, states = one_step.generate_one_step(next_char, states=states)
+            result.append(next_char)
+        return tf.strings.join(result)[0].numpy().decode("utf-8")
+
+    first = timed(call)
+    warm = min(timed(call) for _ in range(WARM_RUNS))
+    return {"setup": setup, "first": first, "warm": warm, "chars": len(call()) - len(COLD_PROMPT)}
+
+
+def run_child(side, save_dir):
+    """One measurement in a fresh interpreter; returns its JSON result."""
+    command = [sys.executable, os.path.abspath(__file__), "--child", side, "--save-dir", save_dir]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def bench_cold(repeats):
+    """Fresh-process first calls of the app and of the tutorial's OneStep loop; True when on target."""
+    save_dir = os.path.join(tempfile.mkdtemp(prefix="rnnapps-cold-"), "lm")
+    rnnapps.TextGenerator.from_vocabulary(ALPHABET).save(save_dir)  # the default model: GRU(512), embedding 256
+    print(
+        f"\ncold start: fresh process per run, {COLD_TOKENS} new characters at temperature {COLD_TEMPERATURE} "
+        f"from {COLD_PROMPT!r}, default TextGenerator() (GRU(512), embedding 256, {len(ALPHABET) + 2} ids) "
+        f"vs the tutorial's OneStep loop on GRU(512); {repeats} pairs, alternating"
+    )
+    rows = {"app": [], "tutorial": []}
+    for repeat in range(repeats):
+        order = ("app", "tutorial") if repeat % 2 == 0 else ("tutorial", "app")
+        for side in order:
+            rows[side].append(run_child(side, save_dir))
+    header = f"  {'':<10}{'setup s':>9}{'first call s':>14}{'warm s':>9}{'warm chars/s':>14}   (setup: rnnapps.load / tutorial model build; TF imported before)"
+    print(header)
+    for side in ("app", "tutorial"):
+        for row in rows[side]:
+            print(f"  {side:<10}{row['setup']:>9.2f}{row['first']:>14.3f}{row['warm']:>9.3f}{row['chars'] / row['warm']:>14,.0f}")
+    ratios = [a["first"] / t["first"] for a, t in zip(rows["app"], rows["tutorial"])]
+    warm = [t["warm"] / a["warm"] for a, t in zip(rows["app"], rows["tutorial"])]
+    ratio = statistics.median(ratios)
+    first_app = statistics.median(r["first"] for r in rows["app"])
+    first_tutorial = statistics.median(r["first"] for r in rows["tutorial"])
+    print(
+        f"  median first call: app {first_app:.3f} s, tutorial {first_tutorial:.3f} s; "
+        f"app/tutorial first call {ratio:.2f}x (target <= 2) {'PASS' if ratio <= 2 else 'FAIL'}"
+    )
+    print(f"  warm: app {statistics.median(warm):.1f}x the tutorial's speed (target > 1) {'PASS' if statistics.median(warm) > 1 else 'FAIL'}")
+    return ratio <= 2 and statistics.median(warm) > 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--units", type=int, default=256)
@@ -109,10 +249,20 @@ def main(argv=None):
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="100 tokens, 1 repeat: a sanity run only")
+    parser.add_argument("--cold", action="store_true", help="only the cold-start (fresh process) measurement")
+    parser.add_argument("--cold-repeats", type=int, default=3, help="fresh-process app/tutorial pairs (default 3)")
+    parser.add_argument("--child", choices=("app", "tutorial"), help=argparse.SUPPRESS)
+    parser.add_argument("--save-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(cold_app(args.save_dir) if args.child == "app" else cold_tutorial()))
+        return 0
     if args.quick:
-        args.new_tokens, args.repeats = 100, 1
+        args.new_tokens, args.repeats, args.cold_repeats = 100, 1, 1
     print(f"rnnapps {rnnapps.__version__}, tensorflow {tf.__version__}, {os.cpu_count()} CPUs{' (quick: not conclusive)' if args.quick else ''}")
+    cold_passed = bench_cold(args.cold_repeats)
+    if args.cold:
+        return 0 if cold_passed else 1
     generator = make_generator(args.units)
     prompt = "ROMEO:\n"
     export_dir = generator.export(tempfile.mkdtemp(prefix="rnnapps-bench-"), "generation")
@@ -165,7 +315,7 @@ def main(argv=None):
             verdict = "" if target is None else (" PASS" if ratio >= target else " FAIL")
             passed &= target is None or ratio >= target
             print(f"  {label:<26} {ratio:7.2f}x" + (f" (target >= {target}){verdict}" if target else ""))
-    return 0 if passed else 1
+    return 0 if passed and cold_passed else 1
 
 
 if __name__ == "__main__":

@@ -15,6 +15,20 @@ excluded (tracing, tf.data cache filling):
 2. bucketed vs pad-to-max: one model trained on `make_training_batches` with its
    default length-sorted batches against `pad_to=max_len`, on texts whose lengths
    vary 10x. Target: bucketed/pad-to-max >= 1.3.
+3. the language model (`--bench lm`), on a synthetic character corpus (documents from a
+   random Markov chain over 63 characters; a step's cost depends on lengths and
+   vocabulary only), batch 64, windows of 100, real tokens = non-padding targets:
+   [3] `rnnapps.TextGenerator.fit` (today's default `TextGenerator()`: GRU(512), depth 1,
+   embedding 256; its own pipeline and callbacks) against a plain `keras.Sequential` of
+   the same architecture (Embedding(mask_zero=True) -> GRU -> Dense logits,
+   Adam(2e-3, clipnorm=1.0), the same masked loss) fed the very same windows, cut once
+   by the package's `lm_windows` with the app's vectorizer and seed. Target >= 0.95.
+   [4] the app with per-layer gradient norms (`grad_norm/<layer>`) against the app
+   logging the global norm only: what per-layer logging costs, from whole epochs of
+   `fit` (callbacks included) and from process CPU time of `train_on_batch` steps on one
+   batch in alternating blocks. Target (epochs): <= 3% of a step.
+   [5] the default LM before issue 14 (`cell="lstm", units=256, depth=2,
+   embedding_dim=128`) against today's: both through `TextGenerator.fit` (no target).
 
 How it stays fair on a noisy machine:
 - the two sides of a comparison train in two threads that take turns epoch by epoch
@@ -27,7 +41,8 @@ How it stays fair on a noisy machine:
   tokens per CPU-second of this process are printed next to it.
 Exits with status 1 when a target is missed.
 
-    python bench/train_throughput.py            # defaults: about five minutes on 2 CPU cores
+    python bench/train_throughput.py            # defaults: about ten minutes on 2 CPU cores
+    python bench/train_throughput.py --bench lm # the language-model benches only (about five minutes)
     python bench/train_throughput.py --quick    # a fast sanity run (not conclusive)
 """
 
@@ -47,7 +62,7 @@ import tensorflow as tf  # noqa: E402
 
 import rnnapps  # noqa: E402
 from rnnapps.builders import ClassifierSpec, build_classifier  # noqa: E402
-from rnnapps.data import encode_labels, from_lists, make_training_batches  # noqa: E402
+from rnnapps.data import encode_labels, from_lists, lm_windows, make_training_batches, text_corpus  # noqa: E402
 from rnnapps.text import TextVectorizer  # noqa: E402
 
 CUES_PER_TEXT = 3  # class-specific words planted in every text, so the labels are learnable
@@ -369,6 +384,190 @@ def bench_bucketing(args, texts, labels):
     return interleaved(("bucketed", "pad-to-max"), args.repeats, train, tokens, args)
 
 
+# -- bench 3: the language model -------------------------------------------------------
+LM_ALPHABET = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;:!?'-\n")
+# The default LM before issue 14 and today's (TextGenerator()): tokens/s of both.
+OLD_DEFAULT_LM = dict(cell="lstm", units=256, depth=2, embedding_dim=128)
+NEW_DEFAULT_LM = dict(cell="gru", units=512, depth=1, embedding_dim=256)
+
+
+def synthetic_text(num_chars, num_documents, seed):
+    """Documents of characters drawn from a random first-order Markov chain (learnable, CPU-cheap).
+
+    Each character follows the previous one with sparse, Dirichlet(0.1) probabilities
+    over a 63-character alphabet, so the model has something to fit; the cost of a
+    training step does not depend on what the text says, only on its length and alphabet.
+    """
+    rng = np.random.default_rng(seed)
+    size = len(LM_ALPHABET)
+    cumulative = np.cumsum(rng.dirichlet(np.full(size, 0.1), size=size), axis=1)
+    draws = rng.random(num_chars)
+    chars, current = [], 0
+    for value in draws:
+        current = min(int(np.searchsorted(cumulative[current], value)), size - 1)
+        chars.append(LM_ALPHABET[current])
+    text = "".join(chars)
+    step = -(-num_chars // num_documents)
+    return [text[i : i + step] for i in range(0, num_chars, step)]
+
+
+def lm_architecture(args, architecture):
+    return dict(architecture, sequence_length=args.lm_sequence_length)
+
+
+def fit_lm_app(args, documents, vocabulary, architecture, callbacks, per_layer=True):
+    """`TextGenerator.fit` on raw documents (its own pipeline and callbacks), validation off.
+
+    The vocabulary is given (`from_vocabulary`) so that the bench can cut the very same
+    windows with the same vectorizer; `fit` then only counts the corpus, before the
+    first (untimed) epoch. `per_layer=False` logs the global gradient norm only.
+    """
+    generator = rnnapps.TextGenerator.from_vocabulary(vocabulary, **lm_architecture(args, architecture))
+    if not per_layer:
+        global_norm_only(generator.models.train)
+    generator.fit(
+        documents, epochs=args.lm_epochs, batch_size=args.batch_size, validation_split=0.0,
+        early_stopping_patience=None, seed=args.seed, verbose=0, callbacks=callbacks,
+    )
+    return generator
+
+
+def global_norm_only(model):
+    """Makes a `GradNormModel` log `grad_norm` alone (no `grad_norm/<layer>`), before its first fit."""
+    from rnnapps.training.model import GRAD_NORM, GradientNormMean
+
+    model._metrics.remove(model.grad_norm_tracker)  # noqa: SLF001  the old tracker would still log its keys
+    model._grad_layer_of, model._grad_layers = {}, []  # noqa: SLF001
+    model.grad_norm_tracker = GradientNormMean([GRAD_NORM])
+
+
+def lm_batches(generator, documents, args):
+    """The app's LM training windows, epoch by epoch, as numpy arrays (its pipeline, vectorizer and seed)."""
+    dataset = lm_windows(
+        text_corpus(documents), generator.vectorizer, args.lm_sequence_length, args.batch_size, shuffle=True, seed=args.seed,
+    )
+    return [[(ids.numpy(), target.numpy()) for ids, target in dataset] for _ in range(args.lm_epochs)]
+
+
+def plain_lm(vocabulary_size, args, architecture):
+    """The app's LM architecture in stock Keras: Embedding(mask_zero) -> RNN layers -> Dense logits."""
+    layers = [
+        keras.Input(shape=(None,), dtype="int32"),
+        keras.layers.Embedding(vocabulary_size, architecture["embedding_dim"], mask_zero=True),
+    ]
+    layers += [RNN_LAYERS[architecture["cell"]](architecture["units"], return_sequences=True) for _ in range(architecture["depth"])]
+    model = keras.Sequential(layers + [keras.layers.Dense(vocabulary_size)])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=2e-3, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+    )
+    return model
+
+
+def lm_real_tokens(epochs):
+    """Real (non-padding) target tokens per epoch; they must be the same in every epoch."""
+    real = [sum(int((target != 0).sum()) for _, target in batches) for batches in epochs]
+    padded = [sum(target.size for _, target in batches) for batches in epochs]
+    if len(set(real)) != 1:
+        raise RuntimeError(f"real tokens differ between epochs: {real}")
+    return real[0], 1 - real[0] / statistics.mean(padded)
+
+
+def bench_lm(args):
+    """Three LM comparisons: app vs hand-written, per-layer norms vs global only, old vs new default."""
+    documents = synthetic_text(args.lm_chars, args.lm_documents, args.seed)
+    vocabulary = sorted(set("".join(documents)))
+    fresh_state(args.seed)
+    setup = rnnapps.TextGenerator.from_vocabulary(vocabulary, **lm_architecture(args, NEW_DEFAULT_LM))
+    epochs = lm_batches(setup, documents, args)
+    tokens, padding = lm_real_tokens(epochs)
+    vocabulary_size = setup.vectorizer.vocabulary_size
+    app_params = setup.models.train.count_params()
+    plain_params = plain_lm(vocabulary_size, args, NEW_DEFAULT_LM).count_params()
+    head = (
+        f"batch {args.batch_size}, sequence {args.lm_sequence_length}, {args.lm_chars:,} characters in "
+        f"{args.lm_documents} documents ({vocabulary_size} ids), {args.lm_epochs} epochs per run (first not timed), "
+        f"{args.repeats} repeats, epochs interleaved"
+    )
+    print(
+        f"\n[3] TextGenerator.fit vs hand-written Keras, default LM {describe_lm(NEW_DEFAULT_LM)}: {head}\n"
+        f"    real tokens/epoch {tokens:,} ({len(epochs[0])} batches; padding {padding:.1%}); parameters: "
+        f"app {app_params:,}, hand-written {plain_params:,}",
+        flush=True,
+    )
+    if app_params != plain_params:
+        print("    WARNING: the two models differ in size: the comparison is not like for like", flush=True)
+    del setup
+
+    def train_app_vs_plain(side, timer):
+        if side == "app":
+            fit_lm_app(args, documents, vocabulary, NEW_DEFAULT_LM, [timer])
+        else:
+            model = plain_lm(vocabulary_size, args, NEW_DEFAULT_LM)
+            dataset, passes = replay(epochs)
+            model.fit(dataset, epochs=args.lm_epochs, verbose=0, callbacks=[timer], shuffle=False)
+            if len(passes) != args.lm_epochs:
+                raise RuntimeError(f"the replayed batches were read {len(passes)} times for {args.lm_epochs} epochs")
+
+    lm_args = argparse.Namespace(**dict(vars(args), epochs=args.lm_epochs))
+    rows = {"app": interleaved(("app", "hand-written"), args.repeats, train_app_vs_plain, tokens, lm_args)}
+
+    print(f"\n[4] gradient-norm logging: TextGenerator.fit with per-layer norms every step vs the global norm only: {head}", flush=True)
+
+    def train_norms(side, timer):
+        fit_lm_app(args, documents, vocabulary, NEW_DEFAULT_LM, [timer], per_layer=side == "per-layer")
+
+    rows["norms"] = interleaved(("per-layer", "global-only"), args.repeats, train_norms, tokens, lm_args)
+    rows["norm_steps"] = step_cpu_times(args, vocabulary, epochs[0][0])
+
+    print(
+        f"\n[5] default LM before/after issue 14: TextGenerator() {describe_lm(NEW_DEFAULT_LM)} vs the old default "
+        f"{describe_lm(OLD_DEFAULT_LM)}, both TextGenerator.fit: {head}",
+        flush=True,
+    )
+
+    def train_defaults(side, timer):
+        fit_lm_app(args, documents, vocabulary, NEW_DEFAULT_LM if side == "new default" else OLD_DEFAULT_LM, [timer])
+
+    rows["defaults"] = interleaved(("new default", "old default"), args.repeats, train_defaults, tokens, lm_args)
+    return rows
+
+
+def step_cpu_times(args, vocabulary, batch):
+    """Process CPU seconds of one `train_on_batch` step, per-layer norms vs global only.
+
+    Finer than whole epochs for an effect of a few percent: the two models train on one
+    fixed batch in alternating blocks of `--step-block` steps (CPU time: other processes'
+    load adds little), after one untimed step each; returns `{side: [seconds per step
+    of each block]}`.
+    """
+    fresh_state(args.seed)
+    models = {}
+    for side in ("per-layer", "global-only"):
+        generator = rnnapps.TextGenerator.from_vocabulary(vocabulary, **lm_architecture(args, NEW_DEFAULT_LM))
+        if side == "global-only":
+            global_norm_only(generator.models.train)
+        models[side] = generator.models.train
+    ids, target = batch
+    for model in models.values():
+        model.train_on_batch(ids, target)
+    times = {side: [] for side in models}
+    for block in range(args.step_blocks):
+        for side in (("per-layer", "global-only") if block % 2 == 0 else ("global-only", "per-layer")):
+            started = time.process_time()
+            for _ in range(args.step_block):
+                models[side].train_on_batch(ids, target)
+            times[side].append((time.process_time() - started) / args.step_block)
+    return times
+
+
+def describe_lm(architecture):
+    return (
+        f"{architecture['cell'].upper()}({architecture['units']}) x{architecture['depth']}, "
+        f"embedding {architecture['embedding_dim']}"
+    )
+
+
 # -- report ----------------------------------------------------------------------------
 def print_table(title, names, rows):
     """Per-repeat tokens/s and ratios, then the medians; returns the median of the ratios."""
@@ -402,7 +601,7 @@ def parse_args(argv=None):
         description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--bench", choices=("all", "app", "bucketing"), default="all", help="which benchmark(s) to run")
+    parser.add_argument("--bench", choices=("all", "app", "bucketing", "lm"), default="all", help="which benchmark(s) to run")
     parser.add_argument("--texts", type=int, default=3000, help="synthetic texts (default 3000)")
     parser.add_argument("--min-words", type=int, default=20, help="shortest text in words (default 20)")
     parser.add_argument("--max-words", type=int, default=200, help="longest text in words (default 200)")
@@ -417,14 +616,25 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=1234, help="seed of data, weights and shuffling (default 1234)")
     parser.add_argument("--app-target", type=float, default=0.95, help="minimum app/hand-written ratio (default 0.95)")
     parser.add_argument("--bucket-target", type=float, default=1.3, help="minimum bucketed/pad-to-max ratio (default 1.3)")
+    parser.add_argument("--lm-chars", type=int, default=64_000, help="LM bench: synthetic characters (default 64000)")
+    parser.add_argument("--lm-documents", type=int, default=8, help="LM bench: documents they are cut into (default 8)")
+    parser.add_argument("--lm-sequence-length", type=int, default=100, help="LM bench: window length (default 100)")
+    parser.add_argument("--lm-epochs", type=int, default=4, help="LM bench: epochs per run, the first not timed (default 4)")
+    parser.add_argument("--lm-target", type=float, default=0.95, help="minimum LM app/hand-written ratio (default 0.95)")
+    parser.add_argument("--norm-cost", type=float, default=0.03, help="maximum cost of per-layer gradient norms (default 0.03)")
+    parser.add_argument("--step-blocks", type=int, default=20, help="LM bench: alternating blocks of train_on_batch steps (default 20)")
+    parser.add_argument("--step-block", type=int, default=3, help="LM bench: steps per block (default 3)")
     parser.add_argument("--quick", action="store_true", help="fast sanity run: 800 texts, 2 epochs, 1 repeat")
     args = parser.parse_args(argv)
     if args.quick:
         args.texts, args.epochs, args.repeats = min(args.texts, 800), 2, 1
+        args.lm_chars, args.lm_epochs, args.step_blocks = min(args.lm_chars, 13_000), 2, 2
     if args.classes < 3:
         parser.error("--classes must be >= 3: with 2 the app uses a sigmoid head, not the baseline's softmax")
-    if args.epochs < 2:
-        parser.error("--epochs must be >= 2: the first epoch of every run is not timed")
+    if args.epochs < 2 or args.lm_epochs < 2:
+        parser.error("--epochs and --lm-epochs must be >= 2: the first epoch of every run is not timed")
+    if args.lm_chars < args.lm_documents * (args.lm_sequence_length + 1):
+        parser.error("--lm-chars must give every document at least one window of --lm-sequence-length + 1")
     if args.repeats < 1 or args.texts < 1 or not 1 <= args.min_words <= args.max_words:
         parser.error("need --repeats >= 1, --texts >= 1 and 1 <= --min-words <= --max-words")
     return args
@@ -443,6 +653,7 @@ def main(argv=None):
     )
     app_rows = bench_app(args, texts, labels) if args.bench in ("all", "app") else None
     bucket_rows = bench_bucketing(args, texts, labels) if args.bench in ("all", "bucketing") else None
+    lm_rows = bench_lm(args) if args.bench in ("all", "lm") else None
     results = []
     if app_rows:
         title = "[1] real tokens/s: SentimentClassifier.fit vs hand-written Keras (same batches)"
@@ -450,6 +661,22 @@ def main(argv=None):
     if bucket_rows:
         title = "[2] real tokens/s: bucketed vs pad-to-max batching (same model, same texts)"
         results.append(("bucketed/pad-to-max", print_table(title, ("bucketed", "pad-to-max"), bucket_rows), args.bucket_target))
+    if lm_rows:
+        title = "[3] real tokens/s: TextGenerator.fit vs hand-written Keras (same architecture, same batches)"
+        results.append(("LM app/hand-written tokens/s", print_table(title, ("app", "hand-written"), lm_rows["app"]), args.lm_target))
+        title = "[4] real tokens/s: TextGenerator.fit with per-layer gradient norms vs the global norm only"
+        ratio = print_table(title, ("per-layer", "global-only"), lm_rows["norms"])
+        print(f"    cost of per-layer gradient norms: {1 - ratio:+.1%} of a train step (median over repeats)")
+        steps = {side: statistics.median(values) for side, values in lm_rows["norm_steps"].items()}
+        print(
+            f"    train_on_batch, process CPU s per step, median of {args.step_blocks} alternating blocks of "
+            f"{args.step_block}: per-layer {steps['per-layer']:.4f}, global-only {steps['global-only']:.4f}: "
+            f"cost {steps['per-layer'] / steps['global-only'] - 1:+.1%}"
+        )
+        results.append(("per-layer/global-only gradient norms", ratio, 1 - args.norm_cost))
+        title = "[5] real tokens/s: default LM after (TextGenerator()) vs before issue 14"
+        ratio = print_table(title, ("new default", "old default"), lm_rows["defaults"])
+        print(f"    new/old default LM tokens/s: {ratio:.2f}x (no target: a different model)")
     print(
         "\ntok/s: real tokens / wall time of the fastest timed epoch of the run; ratio: of those, the verdict uses "
         "their median over the repeats.\nmedian-epoch: the same ratio from each run's median epoch; cpu-s: from "
