@@ -129,6 +129,8 @@ def test_scan_builds_a_vocabulary_that_starts_with_markers_and_marks():
 def test_batches_score_the_poem_and_end_but_not_the_title():
     assert poem_sequence(Poem(JING_YE_SI, "静夜思")) == f"静夜思{START}{JING_YE_SI}{END}"
     assert poem_sequence(Poem(JING_YE_SI, "静夜思"), titles=False) == f"{START}{JING_YE_SI}{END}"
+    long_title = "酬郓州令狐相公官舍言怀见寄兼呈乐天"  # titles only prime: the first 8 characters do
+    assert poem_sequence(Poem(JING_YE_SI, long_title)) == f"{long_title[:8]}{START}{JING_YE_SI}{END}"
     source = poem_source([Poem(JING_YE_SI, "静夜思"), Poem(DENG_GAO)])
     vectorizer = TextVectorizer(level="char", lowercase=False)
     vectorizer.set_vocabulary(scan_poems(source, vectorizer).vocabulary)
