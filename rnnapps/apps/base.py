@@ -22,7 +22,7 @@ import tensorflow as tf
 
 import rnnapps
 from rnnapps.errors import ConfigError, DataError, ModelFileError
-from rnnapps.io_utils import replace_directory
+from rnnapps.io_utils import recover_directory, replace_directory
 from rnnapps.text import load_vocabulary, save_vocabulary
 from rnnapps.training import GradientNormMonitor, check_precision, default_callbacks, precision_scope
 from rnnapps.training.history import TrainingHistory
@@ -42,9 +42,33 @@ def register_app(cls):
     return cls
 
 
+def is_saved_app(path):
+    """True when `path` is provably an rnnapps save: its `config.json` is a JSON object
+    naming an app (a string) and an integer format version. Only such a directory is
+    ever replaced by `save`; any other folder is refused, even one with a `config.json`.
+
+    Example:
+        >>> is_saved_app("/")
+        False
+    """
+    try:
+        with open(os.path.join(os.fspath(path), CONFIG_FILE), encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("app"), str)
+        and type(document.get("format_version")) is int
+        and "config" in document
+    )
+
+
 def read_saved_config(path):
-    """Reads and checks `config.json` of a saved app directory."""
+    """Reads and checks `config.json` of a saved app directory (restoring a save that a
+    kill left renamed aside, see `rnnapps.io_utils`)."""
     path = os.fspath(path)
+    recover_directory(path, is_saved_app)
     config_path = os.path.join(path, CONFIG_FILE)
     if not os.path.isdir(path):
         raise ModelFileError(f"no saved app at {path}: the directory does not exist")
@@ -164,8 +188,9 @@ class App:
 
         The directory is written next to its final place and renamed into it, so a
         crash never leaves a half-written save, and an existing save is only replaced
-        once the new one is complete. A non-empty directory that is not an rnnapps save
-        is never overwritten.
+        once the new one is complete and on disk (a kill mid-replacement is repaired by the
+        next save or load). A non-empty directory that is not provably an rnnapps save
+        (see `is_saved_app`) is refused with `ModelFileError` and left untouched.
 
         Example:
             >>> clf.save("models/sentiment")  # doctest: +SKIP
@@ -190,7 +215,7 @@ class App:
                     json.dump(history.to_dict(), handle)
             self.model.save(os.path.join(directory, MODEL_FILE))
 
-        return replace_directory(write, path, CONFIG_FILE)
+        return replace_directory(write, path, is_saved_app)
 
     @classmethod
     def _from_saved(cls, path, document, strategy):
