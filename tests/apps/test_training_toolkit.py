@@ -81,6 +81,21 @@ def test_a_backup_of_other_options_is_refused(tmp_path):
         generator().fit(TEXT.upper(), epochs=1, batch_size=4, validation_split=0, verbose=0, backup_dir=str(backup))
 
 
+def test_a_backup_dir_with_foreign_files_is_refused_and_left_intact(tmp_path):
+    """Keras deletes the backup folder after a finished fit: pointing backup_dir at a folder
+    with other files in it (here the checkpoint folder) must not lose them."""
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    (folder / "best_model_notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="not an rnnapps backup.*new or empty folder"):
+        fit(classifier(), backup_dir=str(folder))
+    assert sorted(os.listdir(folder)) == ["best_model_notes.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    fit(classifier(), backup_dir=str(empty))  # a new or empty folder is fine (and removed afterwards)
+    assert not empty.exists()
+
+
 def test_where_resume_puts_its_backup():
     app = classifier()
     assert app._backup_location(False, None, "ckpt", False) is None  # not asked
