@@ -75,8 +75,28 @@ def test_tang_npz_layout_is_decoded_between_start_and_end_markers(tmp_path):
     with pytest.raises(DataError, match="is not an .npz archive"):
         list(poem_source(str(tmp_path / "fake.npz")))
     (tmp_path / "cut.npz").write_bytes((tmp_path / "tang.npz").read_bytes()[:300])
-    with pytest.raises(DataError, match="could not read .*cut.npz as a tang.npz poetry file"):
+    with pytest.raises(DataError, match="could not read .*cut.npz as an .npz archive"):
         list(poem_source(str(tmp_path / "cut.npz")))
+
+
+class _WritesAFile:
+    """A pickle payload: unpickling it with numpy's default loader would create `path`."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return exec, (f"open({self.path!r}, 'w').write('pwned')",)
+
+
+def test_a_crafted_tang_npz_cannot_run_code(tmp_path):
+    target = tmp_path / "PWNED"
+    payload = np.empty((), dtype=object)
+    payload[()] = {0: "<START>", 1: _WritesAFile(str(target))}
+    np.savez(tmp_path / "tang.npz", data=np.zeros((1, 4), "int64"), ix2word=payload)
+    with pytest.raises(DataError, match="refusing to unpickle builtins.exec"):
+        list(poem_source(str(tmp_path / "*.npz")))  # found through a glob too
+    assert not target.exists()
 
 
 def test_text_layouts_title_tab_author_tab_poem_colon_and_bare(tmp_path):
