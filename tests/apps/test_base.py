@@ -46,3 +46,64 @@ def test_load_restores_a_save_left_renamed_aside_by_a_kill(trained_classifier, t
     loaded = rnnapps.load(path)
     assert loaded.label_names == trained_classifier.label_names
     assert sorted(os.listdir(tmp_path)) == ["clf"]
+
+
+def test_a_model_keras_with_a_lambda_layer_is_refused(trained_classifier, tmp_path):
+    import keras
+
+    path = trained_classifier.save(tmp_path / "clf")
+    marker = str(tmp_path / "PWNED")
+    inputs = keras.Input((None,), dtype="int32")
+    embedded = keras.layers.Embedding(trained_classifier.vectorizer.vocabulary_size, 4, name="embedding")(inputs)
+    code = keras.layers.Lambda(lambda x: (open(marker, "w").close(), x)[1])(embedded)
+    keras.Model(inputs, code).save(os.path.join(path, "model.keras"))
+    os.remove(marker)  # building the model ran the lambda here; loading must not
+    with pytest.raises(ModelFileError, match="holds Python code.*refused"):
+        rnnapps.load(path)
+    assert not os.path.exists(marker)
+
+
+def tamper(path, edit):
+    config_path = os.path.join(path, "config.json")
+    with open(config_path) as handle:
+        document = json.load(handle)
+    edit(document)
+    with open(config_path, "w") as handle:
+        json.dump(document, handle)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d["state"].pop("label_names"),
+        lambda d: d.update(format_version="1"),
+        lambda d: d.update(format_version=None),
+        lambda d: d.update(config=["units", 8]),
+        lambda d: d["config"].update(units=4096),       # sizes that do not match the weights
+        lambda d: d["config"].update(embedding_dim=37),
+        lambda d: d["state"].update(label_names=7),
+        lambda d: d.update(app=["SentimentClassifier"]),
+    ],
+    ids=["no-label-names", "string-version", "null-version", "list-config", "units", "embedding-dim",
+         "int-label-names", "list-app"],
+)
+def test_a_tampered_config_is_a_model_file_error(trained_classifier, tmp_path, edit):
+    path = trained_classifier.save(tmp_path / "clf")
+    tamper(path, edit)
+    with pytest.raises(ModelFileError):
+        rnnapps.load(path)
+
+
+def test_a_model_keras_declaring_a_huge_layer_is_refused_before_allocation(trained_classifier, tmp_path):
+    import zipfile
+
+    path = trained_classifier.save(tmp_path / "clf")
+    model_path = os.path.join(path, "model.keras")
+    with zipfile.ZipFile(model_path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = members["config.json"].replace(b'"input_dim": ', b'"input_dim": 40000000', 1)
+    with zipfile.ZipFile(model_path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ModelFileError, match="declares a layer of size 40000000"):
+        rnnapps.load(path)
