@@ -23,6 +23,7 @@ import unicodedata
 import tensorflow as tf
 
 from rnnapps.data import sources
+from rnnapps.data.files import glob_files
 from rnnapps.data.corpus_windows import (  # re-exported: one import path for the whole corpus API
     CorpusStats,
     lm_windows,
@@ -242,7 +243,7 @@ def _files_named(item):
     if os.path.isfile(path):
         return [path]
     if glob.has_magic(path):
-        return sorted(match for match in glob.glob(path, recursive=True) if os.path.isfile(match))
+        return glob_files(path)
     return []
 
 

@@ -28,6 +28,7 @@ import os
 import re
 import zlib
 
+from rnnapps.data.files import glob_files
 from rnnapps.data.safe_npz import load_npz
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.text.chinese import is_hanzi
@@ -292,6 +293,13 @@ def _parse_text_line(line):
     return _make_poem(line)
 
 
+@dataclasses.dataclass(frozen=True)
+class _PoemFile:
+    """A file `poem_source` found: kept apart from poem strings, so no string is ever read as a path."""
+
+    path: str
+
+
 def _reader_for(path):
     lower = path.lower()
     if lower.endswith(".json"):
@@ -306,7 +314,7 @@ def _files(item):
     if os.path.isfile(path):
         return [path]
     if glob.has_magic(path):
-        matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+        matches = glob_files(path)
         if not matches:
             raise DataError(f"no files match {path!r}")
         return matches
@@ -349,9 +357,8 @@ class PoemSource:
                 poem = _make_poem(item.text, item.title, item.author)
                 if poem is not None:
                     yield poem
-            elif isinstance(item, str) and item.startswith("file:"):
-                path = item[len("file:"):]
-                yield from _reader_for(path)(path)
+            elif isinstance(item, _PoemFile):
+                yield from _reader_for(item.path)(item.path)
             elif isinstance(item, str):
                 poem = _make_poem(item)
                 if poem is not None:
@@ -454,7 +461,7 @@ def poem_source(data, form=None, author=None, max_length=None):
         elif isinstance(item, os.PathLike) or (isinstance(item, str) and _names_a_file(item)):
             found = _files(item)
             files.extend(found)
-            items.extend("file:" + path for path in found)
+            items.extend(_PoemFile(path) for path in found)
         elif isinstance(item, str):
             items.append(item)
         else:

@@ -315,6 +315,22 @@ def test_dispatch_missing_paths(missing, tmp_path, monkeypatch, tfds_calls):
     assert tfds_calls == []
 
 
+@pytest.mark.parametrize("pattern", ["/**", "/**/*.txt", "~/**"])
+def test_a_recursive_glob_over_the_whole_disk_is_refused(pattern, tfds_calls):
+    with pytest.raises(DataError, match="whole disk or home folder"):
+        text_corpus(pattern)
+
+
+def test_a_glob_with_too_many_matches_is_refused(tmp_path):
+    from rnnapps.data.files import glob_files
+
+    for index in range(5):
+        (tmp_path / f"{index}.txt").write_text("x")
+    assert len(glob_files(str(tmp_path / "*.txt"), limit=5)) == 5
+    with pytest.raises(DataError, match="more than 4 paths"):
+        glob_files(str(tmp_path / "*.txt"), limit=4)
+
+
 def test_dispatch_text_datasets_and_passthrough(tmp_path, monkeypatch, tfds_calls):
     monkeypatch.chdir(tmp_path)
     for text in ["a", "hello", "to be or not to be", "line one\nline two/three.txt", ""]:

@@ -174,3 +174,17 @@ def test_a_file_that_vanishes_while_training_becomes_a_data_error(tmp_path):
     with pytest.raises(DataError, match="could not read"):
         with reader.reading():
             list(batches)
+
+
+def test_a_poem_string_is_never_read_as_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。\nSECRET=1\n")
+    texts = [p.text for p in poem_source(["file:.env", "床前明月光，疑是地上霜。举头望明月，低头思故乡。"])]
+    assert texts == ["file:.env", "床前明月光，疑是地上霜。举头望明月，低头思故乡。"]  # strings stay strings
+    assert not any("白日" in text for text in texts)  # .env was not read
+
+
+@pytest.mark.parametrize("pattern", ["/**", "/**/*.json", "~/**/*.txt"])
+def test_a_recursive_glob_over_the_whole_disk_is_refused(pattern):
+    with pytest.raises(DataError, match="whole disk or home folder"):
+        list(poem_source(pattern))
