@@ -8,19 +8,23 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.apps.base import App, register_app
+from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
 from rnnapps.data.corpus import lm_windows, scan_corpus, split_corpus, stateful_windows, text_corpus
 from rnnapps.decoding import check_sampling_options
+from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, chunks
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import export_serving
 from rnnapps.export.generation import beam_generation_fn, generation_serving_fn, generation_signature
 from rnnapps.text import TextVectorizer
+from rnnapps.text.plain import utf8_text
 from rnnapps.training.lm_callbacks import PerplexityLogger, SampleText, perplexity_figures
 from rnnapps.training import resolve_clipping
 from rnnapps.training.precision import float32_outputs
 from rnnapps.training.stateful import StatefulTrainer
 
-MAX_NEW_TOKENS = 100_000  # a Python call asking for more is refused; a serving request is clamped
+MAX_CACHED_GRAPHS = 8  # generation graphs kept per generator (sampling, and one per beam width used)
+
 
 
 @dataclasses.dataclass
@@ -128,7 +132,8 @@ class TextGenerator(App):
         self.punctuation = punctuation
         self.models = None
         self.chars_per_token = 1.0
-        self._generate_fn = None
+        self._generate_fn = GraphCache(MAX_CACHED_GRAPHS)
+        self.limits = DEFAULT_LIMITS  # bounds of one generate() call (rnnapps.decoding.limits)
 
     @classmethod
     def from_vocabulary(cls, vocabulary, **options):
@@ -181,7 +186,7 @@ class TextGenerator(App):
             self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
             float32_outputs(self.models.train, self.models.prefill, self.models.step)
         self.model = self.models.train
-        self._generate_fn = None
+        self._generate_fn = GraphCache(MAX_CACHED_GRAPHS)
 
     # -- training --------------------------------------------------------------------
     def fit(
@@ -286,7 +291,7 @@ class TextGenerator(App):
                     max_length=sample_length, tensorboard_dir=tensorboard_dir,
                 )
             )
-        self._generate_fn = None
+        self._generate_fn = GraphCache(MAX_CACHED_GRAPHS)
         self._fit_model(
             train, validation, epochs, verbose, extra + list(callbacks or []), [corpus],
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
@@ -344,10 +349,15 @@ class TextGenerator(App):
 
     # -- generation ------------------------------------------------------------------
     def _generation_graph(self):
-        if self._generate_fn is None:
-            serve = generation_serving_fn(self.vectorizer, self.models, self.level, max_new_tokens=MAX_NEW_TOKENS)
-            self._generate_fn = tf.function(serve, input_signature=generation_signature(with_stop=True), reduce_retracing=True)
-        return self._generate_fn
+        """The sampling `tf.function` (built once per limits and models, under a lock)."""
+        limits = RequestLimits.of(self.limits)
+        models = self.models
+
+        def build():
+            serve = generation_serving_fn(self.vectorizer, models, self.level, limits)
+            return tf.function(serve, input_signature=generation_signature(with_stop=True), reduce_retracing=True)
+
+        return self._generate_fn.get((limits, id(models)), build)
 
     def generate(
         self, prompts="", max_length=200, temperature=1.0, top_k=0, top_p=1.0, seed=None,
@@ -383,49 +393,54 @@ class TextGenerator(App):
         self._require_fitted("generate")
         single = isinstance(prompts, (str, bytes))
         prompts = [prompts] if single else list(prompts)
-        prompts = [p.decode("utf-8", errors="replace") if isinstance(p, bytes) else str(p) for p in prompts]
-        if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) or not 0 <= max_length <= MAX_NEW_TOKENS:
-            raise ConfigError(f"max_length must be an integer in [0, {MAX_NEW_TOKENS}], got {max_length!r}")
-        check_sampling_options(max_length, temperature, top_k, top_p, self.vectorizer.vocabulary_size, MAX_NEW_TOKENS)
-        if int(num_samples) < 1:
-            raise ConfigError(f"num_samples must be >= 1, got {num_samples}")
+        prompts = [utf8_text(p) for p in prompts]
+        limits = RequestLimits.of(self.limits)
+        max_length = check_int("max_length", max_length, 0, limits.max_new_tokens)
+        check_sampling_options(max_length, temperature, top_k, top_p, self.vectorizer.vocabulary_size, limits.max_new_tokens)
+        num_samples = check_int("num_samples", num_samples, 1, limits.max_num_samples)
+        if beam_width is not None:
+            beam_width = check_int("beam_width", beam_width, 1, limits.max_beam_width)
         stops = [stop] if isinstance(stop, str) else list(stop or [])
-        if any(not s for s in stops):
-            raise ConfigError("stop strings must not be empty")
-        batch = [p for p in prompts for _ in range(int(num_samples))]
+        if any(not isinstance(s, str) or not s for s in stops):
+            raise ConfigError("stop strings must be non-empty strings")
+        stops = [utf8_text(s) for s in stops]
+        batch = [p for p in prompts for _ in range(num_samples)]
         if seed is None:
             seed = random.randrange(2**31)
+        seed = check_int("seed", seed, -(2**63), 2**63 - 1)
         if not batch:
             return [] if not return_details else {"text": [], "generated": [], "token_ids": []}
-        if beam_width is not None:
-            outputs = self._beam_generate(batch, int(max_length), int(beam_width), stops)
-        else:
-            outputs = self._generation_graph()(
-                prompt=tf.constant(batch, tf.string),
-                max_length=tf.constant(int(max_length), tf.int32),
-                temperature=tf.constant(float(temperature), tf.float32),
-                top_k=tf.constant(int(top_k), tf.int32),
-                top_p=tf.constant(float(top_p), tf.float32),
-                seed=tf.constant(int(seed), tf.int64),
-                stop=tf.constant(stops, tf.string, shape=[len(stops)]),
-            )
-        texts = [t.decode("utf-8") for t in outputs["text"].numpy()]
+        texts, generated, token_ids = [], [], []
+        for chunk in chunks(batch, limits.max_batch):  # bounded memory per graph call
+            if beam_width is not None:
+                outputs = self._beam_generate(chunk, max_length, beam_width, stops)
+            else:
+                outputs = self._generation_graph()(
+                    prompt=tf.constant(chunk, tf.string),
+                    max_length=tf.constant(max_length, tf.int32),
+                    temperature=tf.constant(float(temperature), tf.float32),
+                    top_k=tf.constant(int(top_k), tf.int32),
+                    top_p=tf.constant(float(top_p), tf.float32),
+                    seed=tf.constant(seed, tf.int64),
+                    stop=tf.constant(stops, tf.string, shape=[len(stops)]),
+                )
+            texts += [t.decode("utf-8") for t in outputs["text"].numpy()]
+            generated += [t.decode("utf-8") for t in outputs["generated"].numpy()]
+            token_ids += [row[row > 0].tolist() for row in outputs["token_ids"].numpy()]
         if return_details:
-            return {
-                "text": texts,
-                "generated": [t.decode("utf-8") for t in outputs["generated"].numpy()],
-                "token_ids": [row[row > 0].tolist() for row in outputs["token_ids"].numpy()],
-            }
-        return texts[0] if single and int(num_samples) == 1 else texts
+            return {"text": texts, "generated": generated, "token_ids": token_ids}
+        return texts[0] if single and num_samples == 1 else texts
 
     def _beam_generate(self, prompts, max_length, beam_width, stops):
-        if beam_width < 1:
-            raise ConfigError(f"beam_width must be >= 1, got {beam_width}")
-        fn = beam_generation_fn(self.vectorizer, self.models, self.level, beam_width)
+        limits, models = RequestLimits.of(self.limits), self.models
+        fn = self._generate_fn.get(
+            ("beam", beam_width, limits, id(models)),
+            lambda: beam_generation_fn(self.vectorizer, models, self.level, beam_width, limits),
+        )
         return fn(tf.constant(prompts, tf.string), tf.constant(max_length, tf.int32), tf.constant(stops, tf.string, shape=[len(stops)]))
 
     # -- export ----------------------------------------------------------------------
-    def export(self, base_dir="saved_models", name=None):
+    def export(self, base_dir="saved_models", name=None, limits=None):
         """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
 
         Endpoints (only core TF ops; the generation loop runs inside the graph):
@@ -438,7 +453,8 @@ class TextGenerator(App):
             >>> gen.export("saved_models", "shakespeare")  # doctest: +SKIP
         """
         self._require_fitted("export")
-        serve = generation_serving_fn(self.vectorizer, self.models, self.level, max_new_tokens=MAX_NEW_TOKENS)
+        limits = RequestLimits.of(limits)
+        serve = generation_serving_fn(self.vectorizer, self.models, self.level, limits)
 
         def generate(prompt, max_length, temperature, top_k, top_p, seed):
             return serve(prompt, max_length, temperature, top_k, top_p, seed, tf.zeros([0], tf.string))
@@ -451,6 +467,7 @@ class TextGenerator(App):
 
         metadata = {
             "app": type(self).__name__,
+            "limits": limits.to_dict(),
             "level": self.level,
             "config": self.get_config(),
             "signatures": {

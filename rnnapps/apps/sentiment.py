@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.apps.base import App, register_app
+from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders import ClassifierSpec, build_classifier
 from rnnapps.data import (
     encode_labels,
@@ -187,7 +188,7 @@ class SentimentClassifier(App):
         self.embedding_vectors = embedding_vectors
         self.label_names = None
         self.task = None
-        self._serve = None
+        self._serve = GraphCache(1)
 
     # -- configuration -------------------------------------------------------------
     def get_config(self):
@@ -345,7 +346,7 @@ class SentimentClassifier(App):
             sort_chunk=SORT_CHUNK_BATCHES if bucketing else None,
             seed=seed, shuffle_buffer=shuffle_buffer, cache=cache,
         )
-        self._serve = None
+        self._serve = GraphCache(1)
         self._fit_model(
             train, validation, epochs, verbose, callbacks, sources,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
@@ -355,10 +356,14 @@ class SentimentClassifier(App):
 
     # -- inference -----------------------------------------------------------------
     def _serving_fn(self):
-        if self._serve is None:
-            serve = classifier_serving_fn(self.vectorizer, self.model, self.label_names, self.task, self.threshold)
-            self._serve = tf.function(serve, input_signature=text_signature(), reduce_retracing=True)
-        return self._serve
+        """The prediction `tf.function`, built once under a lock (apps serve many threads)."""
+        model = self.model
+
+        def build():
+            serve = classifier_serving_fn(self.vectorizer, model, self.label_names, self.task, self.threshold)
+            return tf.function(serve, input_signature=text_signature(), reduce_retracing=True)
+
+        return self._serve.get(id(model), build)
 
     def predict(self, texts, batch_size=256):
         """Predicts labels and probabilities for raw strings (a string or a list of them).

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from rnnapps.decoding import BanTokens, beam_search, sample
+from rnnapps.decoding.limits import DEFAULT_LIMITS, assert_batch_within, last_tokens
 from rnnapps.text.detokenize import detokenize_graph
 
 _REGEX_SPECIAL = r"([\\.^$|?*+()\[\]{}])"
@@ -33,8 +34,11 @@ def loop_step_fn(models):
     return lambda tokens, states: token_step(tokens, states) + ({},)
 
 
-def _language_model_parts(vectorizer, models, level):
-    """What every generation graph needs besides its step: prompt prefill, stop ids, joining the output."""
+def _language_model_parts(vectorizer, models, level, limits=DEFAULT_LIMITS):
+    """What every generation graph needs besides its step: prompt prefill, stop ids, joining the output.
+
+    A request of more than `limits.max_batch` prompts fails; the model reads the last
+    `limits.max_prompt_tokens` tokens of a longer prompt."""
     vocabulary = vectorizer.get_vocabulary()
     token_strings = tf.constant(["", ""] + vocabulary)  # padding and <unk> never print
     # An empty prompt starts from a line break (char level) or the most frequent token.
@@ -42,7 +46,8 @@ def _language_model_parts(vectorizer, models, level):
 
     def prefill(prompt):
         """Prompts [B] -> (the last prompt id [B], the states after all ids before it)."""
-        ids = vectorizer.vectorize(prompt)
+        with tf.control_dependencies([assert_batch_within(tf.size(prompt), limits, "prompts")]):
+            ids = last_tokens(vectorizer.vectorize(prompt), limits)
         empty = tf.cast(ids.row_lengths() == 0, tf.int64)
         starts = tf.RaggedTensor.from_row_lengths(tf.fill([tf.reduce_sum(empty)], tf.constant(start_id, tf.int32)), empty)
         ids = tf.concat([starts, ids], axis=1)
@@ -78,7 +83,7 @@ def _language_model_parts(vectorizer, models, level):
     return prefill, stop_ids, join
 
 
-def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000):
+def generation_serving_fn(vectorizer, models, level, limits=DEFAULT_LIMITS):
     """Returns `serve(prompt, max_length, temperature, top_k, top_p, seed, stop)` -> dict.
 
     Outputs: `text` (prompt + continuation), `generated` (continuation only) and
@@ -86,14 +91,17 @@ def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000):
     `tf.while_loop` over the step model (the RNN state is the cache), with stateless
     RNG seeded by `seed`, padding and `<unk>` never generated, and `stop` strings
     ending a text (one-token stops end its loop early). Any knob value gives a defined
-    result: `max_length` is clipped to `[0, max_new_tokens]`, temperature <= 0 is
-    greedy, top_k <= 0 and top_p >= 1 are off.
+    result: `max_length` is clipped to `[0, limits.max_new_tokens]`, temperature <= 0
+    is greedy, top_k <= 0 and top_p >= 1 are off; a prompt is read by its last
+    `limits.max_prompt_tokens` tokens; more than `limits.max_batch` prompts fail the
+    request (see `rnnapps.decoding.limits`).
 
     Example:
         >>> serve = generation_serving_fn(gen.vectorizer, gen.models, "char")  # doctest: +SKIP
     """
-    prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
+    prefill, stop_ids, join = _language_model_parts(vectorizer, models, level, limits)
     banned = BanTokens([0, 1])
+    max_new_tokens = limits.max_new_tokens
 
     def serve(prompt, max_length, temperature, top_k, top_p, seed, stop):
         last, states = prefill(prompt)
@@ -108,20 +116,20 @@ def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000):
     return serve
 
 
-def beam_generation_fn(vectorizer, models, level, beam_width):
+def beam_generation_fn(vectorizer, models, level, beam_width, limits=DEFAULT_LIMITS):
     """Like `generation_serving_fn`, with beam search (the most likely continuation).
 
     Returns a `tf.function` `(prompt, max_length, stop) -> dict`. The first one-token
     stop string is the beam's end token.
     """
-    prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
+    prefill, stop_ids, join = _language_model_parts(vectorizer, models, level, limits)
     banned = BanTokens([0, 1])
 
     @tf.function(reduce_retracing=True)
     def run(prompt, max_length, stop):
         last, states = prefill(prompt)
         ends = tf.concat([stop_ids(stop), [-1]], axis=0)
-        result = beam_search(loop_step_fn(models), last, states, tf.maximum(max_length, 0), beam_width, end_id=ends[0], processor=banned)
+        result = beam_search(loop_step_fn(models), last, states, tf.clip_by_value(max_length, 0, limits.max_new_tokens), beam_width, end_id=ends[0], processor=banned)
         text, generated = join(result.tokens[:, 0], result.lengths[:, 0], prompt, stop)
         return {"text": text, "generated": generated, "token_ids": result.tokens[:, 0]}
 

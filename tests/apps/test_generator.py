@@ -216,3 +216,9 @@ def test_saved_model_cli_runs_the_generate_signature(memorised, exported):
     assert ran.returncode == 0, ran.stderr[-2000:]
     expected = memorised.generate("the cat", max_length=10, temperature=0.0)
     assert repr(expected.encode("utf-8"))[2:-1] in ran.stdout
+
+
+def test_lone_surrogates_in_prompts_and_stops_are_replaced_not_raised(memorised):
+    text = memorised.generate("the \ud800cat", max_length=3, temperature=0.0)
+    assert text.startswith("the ?cat") and len(text) == len("the ?cat") + 3
+    assert memorised.generate(["\udfff"], max_length=2, temperature=0.0, stop="\ud800")[0].startswith("?")
