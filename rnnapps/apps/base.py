@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 
 import rnnapps
+from rnnapps.checks import check_int, check_optional_int, check_real
 from rnnapps.errors import ConfigError, DataError, ModelFileError
 from rnnapps.io_utils import recover_directory, replace_directory
 from rnnapps.text import load_vocabulary, save_vocabulary
@@ -34,6 +35,8 @@ MODEL_FILE = "model.keras"
 VOCABULARY_FILE = "vocabulary.json"
 HISTORY_FILE = "history.json"
 FORMAT_VERSION = 1
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 1 << 20  # rows per training/prediction batch
 # Options that are layer sizes: a loaded model's weights must have them.
 SIZE_OPTIONS = ("units", "hidden_units", "embedding_dim", "source_embedding_dim", "target_embedding_dim")
 # Keys of Keras layer configs that size a layer's weights.
@@ -238,6 +241,14 @@ class App:
             stack.enter_context(precision_scope(self.mixed_precision))
             yield
 
+    @staticmethod
+    def _check_fit_numbers(epochs, batch_size, validation_split=0.0, early_stopping_patience=None):
+        """`ConfigError` for a fit option out of range (every app's `fit` calls this first)."""
+        check_int("epochs", epochs, 1, MAX_EPOCHS)
+        check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+        check_real("validation_split", validation_split or 0.0, 0.0, 1.0, high_open=True)
+        check_optional_int("early_stopping_patience", early_stopping_patience, 0)
+
     def _say(self, verbose, message):
         if verbose:
             print(message, flush=True)
@@ -350,8 +361,7 @@ class App:
         the same fit after a crash continues at the last finished epoch, optimizer
         state and epoch history included, and refuses a backup of another app/vocabulary.
         """
-        if int(epochs) < 1:
-            raise ConfigError(f"epochs must be >= 1, got {epochs}")
+        check_int("epochs", epochs, 1, MAX_EPOCHS)
         backup_dir = self._backup_location(resume, backup_dir, checkpoint_dir, verbose not in (0, False))
         if backup_dir is not None:
             identity = app_identity(type(self).__name__, self.get_config(), self._vocabularies())

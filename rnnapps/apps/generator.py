@@ -7,7 +7,8 @@ import random
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.apps.base import App, register_app
+from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
+from rnnapps.checks import check_optional_int
 from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
 from rnnapps.data.corpus import lm_windows, scan_corpus, split_corpus, stateful_windows, text_corpus
@@ -237,8 +238,10 @@ class TextGenerator(App):
             self, with the Keras `History` in `self.history` (loss, perplexity,
             bits_per_char, grad_norm and their validation twins).
         """
-        if int(batch_size) < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        self._check_fit_numbers(epochs, batch_size, validation_split, early_stopping_patience)
+        check_optional_int("sample_every", sample_every, 1)
+        check_int("sample_length", sample_length, 0, RequestLimits.of(self.limits).max_new_tokens)
+        check_int("shuffle_buffer", shuffle_buffer, 1, 1 << 24)
         if stateful and self.strategy is not None and self.strategy.num_replicas_in_sync > 1:
             raise ConfigError("stateful training carries per-row state and cannot be split across replicas: use stateful=False")
         verbose_flag = verbose not in (0, False)
@@ -323,6 +326,7 @@ class TextGenerator(App):
             perplexity 4.812, 2.2667 bits/char, ...
         """
         self._require_fitted("evaluate")
+        check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         corpus = self._corpus(data, "test", source_options)
         stats = scan_corpus(corpus, self.vectorizer, allow_empty=True)
         if stats.num_tokens < 2:

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.apps.base import App, register_app
+from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
 from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
 from rnnapps.data.poem_batches import END, REQUIRED_TOKENS, START, poem_batches, scan_poems
@@ -250,10 +250,8 @@ class PoetryGenerator(App):
         Raises:
             DataError: an empty corpus, no poem matching the filters, unreadable files.
         """
-        if int(batch_size) < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        if validation_split and not 0.0 < float(validation_split) < 1.0:
-            raise ConfigError(f"validation_split must be in [0, 1), got {validation_split}")
+        self._check_fit_numbers(epochs, batch_size, validation_split, early_stopping_patience)
+        check_int("shuffle_buffer", shuffle_buffer, 1, 1 << 24)
         verbose_flag = verbose not in (0, False)
         source = poem_source(data, form=form, author=author, max_length=max_length)
         filters = source.describe_filters()
@@ -448,8 +446,10 @@ class PoetryGenerator(App):
         form = canonical_form(form if form is not None else (self.main_form if self.main_form != "free" else "wujue"))
         if form == "free":
             raise ConfigError("evaluate needs a fixed form to measure validity against")
-        if int(num_samples) < 1:
-            raise ConfigError(f"num_samples must be >= 1, got {num_samples}")
+        check_int("num_samples", num_samples, 1, MAX_POEMS)
+        check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+        check_sampling_options(0, temperature, 0, 1.0)
+        check_int("seed", seed, -(2**63), 2**63 - 1)
         source = poem_source(data)
         stats = scan_poems(source)
         batches, reader = poem_batches(source, self.vectorizer, batch_size, self.titles)

@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.apps.base import App, register_app
+from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
+from rnnapps.checks import check_int, check_optional_int
 from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders.seq2seq import MaskedTokenAccuracy, Seq2SeqSpec, build_seq2seq
 from rnnapps.data.parallel import (
@@ -416,8 +417,9 @@ class Translator(App):
             self, with the Keras `History` in `self.history` (loss, accuracy over real
             target tokens, grad_norm, their validation twins, val_bleu).
         """
-        if not _is_int(batch_size) or batch_size < 1:
-            raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        self._check_fit_numbers(epochs, batch_size, validation_split, early_stopping_patience)
+        check_optional_int("bleu_every", bleu_every, 1)
+        check_int("shuffle_buffer", shuffle_buffer, 1, 1 << 24)
         if bleu_every is not None and (not _is_int(bleu_every) or bleu_every < 1):
             raise ConfigError(f"bleu_every must be an integer >= 1 or None, got {bleu_every!r}")
         verbose_flag = verbose not in (0, False)
@@ -567,8 +569,7 @@ class Translator(App):
         """
         self._require_fitted("translate")
         self._check_decoding_options(beam_width, num_results, max_length, length_penalty)
-        if not _is_int(batch_size) or batch_size < 1:
-            raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         single = isinstance(sources, (str, bytes))
         texts = _as_text_list(sources)
         rows = self._run(texts, beam_width, num_results, max_length, length_penalty, batch_size) if texts else []

@@ -25,6 +25,7 @@ import dataclasses
 
 import tensorflow as tf
 
+from rnnapps.checks import check_int  # noqa: F401  (re-exported: the apps' request checks)
 from rnnapps.errors import ConfigError
 
 
@@ -71,21 +72,6 @@ class RequestLimits:
 
 
 DEFAULT_LIMITS = RequestLimits()
-
-
-def check_int(name, value, low, high=None):
-    """Raises `ConfigError` unless `value` is an int (not a bool) in `[low, high]`.
-
-    Example:
-        >>> check_int("beam_width", 4, 1, 16)
-        4
-    """
-    import numbers
-
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or (high is not None and value > high):
-        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ConfigError(f"{name} must be an integer {bound}, got {value!r}")
-    return int(value)
 
 
 def chunks(items, size):

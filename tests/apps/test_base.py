@@ -107,3 +107,32 @@ def test_a_model_keras_declaring_a_huge_layer_is_refused_before_allocation(train
             archive.writestr(name, data)
     with pytest.raises(ModelFileError, match="declares a layer of size 40000000"):
         rnnapps.load(path)
+
+
+@pytest.mark.parametrize("batch_size", [-1, 0, 1.5, float("nan"), True, 2**40])
+def test_predict_and_evaluate_refuse_a_bad_batch_size(trained_classifier, batch_size):
+    from rnnapps.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="batch_size must be an integer"):
+        trained_classifier.predict(["great film"], batch_size=batch_size)
+    with pytest.raises(ConfigError, match="batch_size must be an integer"):
+        trained_classifier.evaluate(["great film"], ["positive"], batch_size=batch_size)
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("epochs", 0), ("epochs", float("inf")), ("batch_size", -3), ("validation_split", float("nan")),
+     ("validation_split", 1.0), ("early_stopping_patience", -1), ("shuffle_buffer", 0)],
+)
+def test_every_app_refuses_bad_fit_numbers_before_reading_data(option, value):
+    from rnnapps.errors import ConfigError
+
+    apps = [
+        (rnnapps.SentimentClassifier(units=4, embedding_dim=4), (["a b", "c d"], ["x", "y"])),
+        (rnnapps.TextGenerator(units=4, depth=1, embedding_dim=4), ("some text\n",)),
+        (rnnapps.PoetryGenerator(units=4, depth=1, embedding_dim=4), (["床前明月光，疑是地上霜。举头望明月，低头思故乡。"],)),
+        (rnnapps.Translator(units=4), ([("a", "b")],)),
+    ]
+    for app, data in apps:
+        with pytest.raises(ConfigError, match=option):
+            app.fit(*data, **{option: value}, verbose=0)

@@ -76,6 +76,8 @@ def test_a_backup_of_other_options_is_refused(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         fit(generator(), epochs=2, backup_dir=str(backup), callbacks=[Crash()])
+    # Ctrl-C (KeyboardInterrupt) leaves the backup intact: Keras removes it only after a finished fit.
+    assert {"latest.weights.h5", "training_metadata.json", "rnnapps_app.json"} <= set(os.listdir(backup))
     # Other data: the vocabulary differs (other options are caught the same way, see tests/training).
     with pytest.raises(ConfigError, match="belongs to another training.*vocabulary built from the data differs"):
         generator().fit(TEXT.upper(), epochs=1, batch_size=4, validation_split=0, verbose=0, backup_dir=str(backup))
