@@ -21,6 +21,7 @@ from rnnapps.export.poetry import MAX_FREE_TOKENS, poem_serving_fn, poem_signatu
 from rnnapps.text import TextVectorizer
 from rnnapps.text.plain import utf8_text
 from rnnapps.text.chinese import INSTALL_HINT, is_hanzi, rhyme_group_ids
+from rnnapps.training import resolve_clipping
 from rnnapps.training.lm_callbacks import PerplexityLogger, perplexity_figures
 from rnnapps.training.precision import float32_outputs
 
@@ -125,6 +126,7 @@ class PoetryGenerator(App):
         mixed_precision=None,
     ):
         super().__init__(strategy=strategy, mixed_precision=mixed_precision)
+        resolve_clipping(clipnorm, global_clipnorm, clipvalue)  # one kind of clipping: say so now, not at fit time
         self.spec = LanguageModelSpec(
             embedding_dim=embedding_dim, cell=cell, units=units, depth=depth, dropout=dropout,
             recurrent_dropout=recurrent_dropout, connection=connection, tie_embeddings=tie_embeddings,
