@@ -18,6 +18,7 @@ def pytest_addoption(parser):
 LONGEST_FILES_FIRST = (
     "tests/apps/test_translator.py",
     "tests/test_quickstart.py",
+    "tests/test_fuzz.py",
     "tests/apps/test_distributed_apps.py",
     "tests/test_cli_translate.py",
     "tests/test_cli_lm.py",
@@ -25,6 +26,8 @@ LONGEST_FILES_FIRST = (
     "tests/apps/test_sentiment.py",
     "tests/apps/test_generator.py",
     "tests/apps/test_poetry.py",
+    "tests/export/test_serving_graphs.py",
+    "tests/apps/test_concurrency.py",
     "tests/test_cli_poetry.py",
     "tests/apps/test_resume_subprocess.py",
     "tests/test_export.py",
