@@ -7,12 +7,16 @@ are its own output.
 """
 
 import argparse
+import os
 import sys
+import traceback
 
 import rnnapps
 from rnnapps.commands import COMMANDS
 from rnnapps.errors import RnnappsError
 from rnnapps.quiet_tensorflow import import_tensorflow_quietly
+
+TRACEBACK_VARIABLE = "RNNAPPS_TRACEBACK"
 
 
 def _quickstart(args):
@@ -45,18 +49,42 @@ def build_parser():
     return parser
 
 
+def _failure(error):
+    """(message, exit status) for anything a command can raise: one line, never a traceback."""
+    if isinstance(error, RnnappsError):
+        return str(error), 2
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (Ctrl-C); a training run with --resume continues where it stopped when rerun", 130
+    if isinstance(error, MemoryError) or type(error).__name__ == "ResourceExhaustedError":
+        return "out of memory: lower --batch-size (or the lengths/limits of the request) and retry", 2
+    if isinstance(error, OSError):
+        where = f": {error.filename}" if getattr(error, "filename", None) else ""
+        return f"{error.strerror or error}{where}", 2
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return (
+        f"unexpected {type(error).__name__}: {first_line} "
+        f"(please report it; set {TRACEBACK_VARIABLE}=1 to see the traceback)",
+        1,
+    )
+
+
 def main(argv=None):
-    """Entry point of the `rnnapps` console script."""
+    """Entry point of the `rnnapps` console script.
+
+    Every failure ends with one `rnnapps: error: ...` line on stderr and a non-zero
+    status: 2 for errors of the input (rnnapps errors, files, memory), 130 for Ctrl-C,
+    1 for anything unexpected (its traceback only with RNNAPPS_TRACEBACK=1).
+    """
     args = build_parser().parse_args(argv)
     try:
         import_tensorflow_quietly()
         args.run(args)
-    except RnnappsError as error:
-        print(f"rnnapps: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("rnnapps: interrupted", file=sys.stderr)
-        return 130
+    except (Exception, KeyboardInterrupt) as error:
+        if os.environ.get(TRACEBACK_VARIABLE) == "1":
+            traceback.print_exc()
+        message, status = _failure(error)
+        print(f"rnnapps: error: {message}", file=sys.stderr)
+        return status
     return 0
 
 

@@ -19,6 +19,7 @@ LONGEST_FILES_FIRST = (
     "tests/apps/test_translator.py",
     "tests/serving/test_rest.py",  # exports the tiny apps (tiny_exports) and starts the server
     "tests/test_quickstart.py",
+    "tests/test_fuzz.py",
     "tests/apps/test_distributed_apps.py",
     "tests/test_cli_translate.py",
     "tests/test_cli_lm.py",
@@ -26,6 +27,8 @@ LONGEST_FILES_FIRST = (
     "tests/apps/test_sentiment.py",
     "tests/apps/test_generator.py",
     "tests/apps/test_poetry.py",
+    "tests/export/test_serving_graphs.py",
+    "tests/apps/test_concurrency.py",
     "tests/test_cli_poetry.py",
     "tests/apps/test_resume_subprocess.py",
     "tests/test_export.py",

@@ -59,3 +59,43 @@ def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
     assert err.startswith("rnnapps: error:") and "Traceback" not in err
     assert main(["classify", "train", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "m")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def one_error_line(capsys):
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err and len(lines) == 1 and lines[0].startswith("rnnapps: error: "), err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def saved_classifier(trained_classifier, tmp_path_factory):
+    return trained_classifier.save(tmp_path_factory.mktemp("cli") / "clf")
+
+
+@pytest.mark.parametrize("value", ["-1", "0"])
+def test_cli_refuses_a_bad_batch_size_with_one_line(saved_classifier, capsys, value):
+    assert main(["classify", "predict", saved_classifier, "great film", "--batch-size", value]) == 2
+    assert "batch_size must be an integer in [1," in one_error_line(capsys)
+
+
+def test_cli_missing_file_is_one_error_line(saved_classifier, tmp_path, capsys):
+    assert main(["classify", "predict", saved_classifier, "--file", str(tmp_path / "missing.txt")]) == 2
+    assert "missing.txt" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "error, status, message",
+    [(KeyboardInterrupt(), 130, "interrupted"), (MemoryError(), 2, "out of memory"), (ZeroDivisionError("boom"), 1, "unexpected ZeroDivisionError: boom")],
+)
+def test_cli_ends_every_failure_with_one_error_line(tmp_path, capsys, monkeypatch, error, status, message):
+    import rnnapps
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(rnnapps.SentimentClassifier, "fit", fail)
+    data = tmp_path / "reviews.tsv"
+    data.write_text("text\tlabel\ngood\tpositive\nbad\tnegative\n")
+    assert main(["classify", "train", str(data), "-o", str(tmp_path / "model")]) == status
+    assert message in one_error_line(capsys)

@@ -54,3 +54,38 @@ def test_sentiment_imdb_example_offline_tfds_reports_the_remedy(tmp_path, capsys
     err = capsys.readouterr().err
     assert err.startswith("error: TFDS dataset 'imdb_reviews' is not available here")
     assert "internet" in err and "data_dir" in err
+
+
+LM_TEXT = "to be or not to be, that is the question.\nwhether tis nobler in the mind to suffer.\n" * 30
+
+
+@pytest.mark.large  # trains the example end to end (tiny sizes): `pytest --run-large`
+def test_char_lm_shakespeare_example_on_a_local_text(tmp_path, capsys):
+    text = tmp_path / "play.txt"
+    text.write_text(LM_TEXT)
+    example = load_example("char_lm_shakespeare")
+    code = example.main([
+        "--text", str(text), "--epochs", "1", "--units", "8", "--embedding-dim", "8", "--sequence-length", "20",
+        "--batch-size", "16", "--sample-every", "1", "--output", str(tmp_path / "model"),
+        "--export-dir", str(tmp_path / "exports"),
+    ])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Training text:" in out and "perplexity" in out and "--- temperature 0.8 ---" in out
+    assert os.path.isfile(tmp_path / "model" / "config.json")
+    assert os.path.isfile(tmp_path / "exports" / "char_shakespeare" / "1" / "saved_model.pb")
+
+
+@pytest.mark.large  # trains the example end to end (tiny sizes): `pytest --run-large`
+def test_word_lm_example_on_a_local_text(tmp_path, capsys):
+    text = tmp_path / "corpus.txt"
+    text.write_text(LM_TEXT)
+    example = load_example("word_lm")
+    code = example.main([
+        str(text), "--epochs", "1", "--units", "8", "--sequence-length", "8", "--batch-size", "8",
+        "--output", str(tmp_path / "model"), "--export-dir", str(tmp_path / "exports"), "--prompt", "to be",
+    ])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "beam search (width 4): to be" in out and out.count("sampled: to be") == 3
+    assert os.path.isfile(tmp_path / "exports" / "word_lm" / "1" / "saved_model.pb")

@@ -8,9 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from rnnapps.errors import ModelFileError
 from rnnapps.export import EXTRA_DIR, METADATA_FILE
-from rnnapps.io_utils import publish_version, replace_directory
+from rnnapps.io_utils import publish_version
 from tests.helpers import run_python
 
 REQUESTS = ["the film was superb", "", "dreadful acting", "春眠 👍🏽", "typical story " * 500]
@@ -87,24 +86,3 @@ def test_failed_export_leaves_nothing_behind(tmp_path):
     with pytest.raises(RuntimeError):
         publish_version(broken_writer, tmp_path, "sentiment")
     assert os.listdir(tmp_path / "sentiment") == []
-
-
-def test_replace_directory_keeps_the_old_save_until_the_new_one_is_complete(tmp_path):
-    target = tmp_path / "app"
-
-    def write(content):
-        def writer(directory):
-            with open(os.path.join(directory, "config.json"), "w") as handle:
-                handle.write(content)
-            if content == "crash":
-                raise RuntimeError("crash mid-save")
-        return writer
-
-    replace_directory(write("first"), target, "config.json")
-    with pytest.raises(RuntimeError):
-        replace_directory(write("crash"), target, "config.json")
-    assert (target / "config.json").read_text() == "first"
-    assert sorted(os.listdir(tmp_path)) == ["app"]
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(ModelFileError, match="is a file"):
-        replace_directory(write("second"), tmp_path / "file", "config.json")

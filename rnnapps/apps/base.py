@@ -16,13 +16,15 @@ import importlib
 import json
 import os
 import warnings
+import zipfile
 
 import keras
 import tensorflow as tf
 
 import rnnapps
+from rnnapps.checks import check_int, check_optional_int, check_real
 from rnnapps.errors import ConfigError, DataError, ModelFileError
-from rnnapps.io_utils import replace_directory
+from rnnapps.io_utils import recover_directory, replace_directory
 from rnnapps.text import load_vocabulary, save_vocabulary
 from rnnapps.training import GradientNormMonitor, check_precision, default_callbacks, precision_scope
 from rnnapps.training.history import TrainingHistory
@@ -34,7 +36,26 @@ MODEL_FILE = "model.keras"
 VOCABULARY_FILE = "vocabulary.json"
 HISTORY_FILE = "history.json"
 FORMAT_VERSION = 1
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 1 << 20  # rows per training/prediction batch
+# Options that are layer sizes: a loaded model's weights must have them.
+SIZE_OPTIONS = ("units", "hidden_units", "embedding_dim", "source_embedding_dim", "target_embedding_dim")
+# Keys of Keras layer configs that size a layer's weights.
+MODEL_SIZE_KEYS = ("input_dim", "output_dim", "units")
 _APPS = {}
+
+
+def _ints_under(value, keys):
+    """Every int stored under one of `keys`, anywhere in a nested JSON value."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in keys and type(item) is int:
+                yield item
+            else:
+                yield from _ints_under(item, keys)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _ints_under(item, keys)
 
 
 def register_app(cls):
@@ -43,9 +64,33 @@ def register_app(cls):
     return cls
 
 
+def is_saved_app(path):
+    """True when `path` is provably an rnnapps save: its `config.json` is a JSON object
+    naming an app (a string) and an integer format version. Only such a directory is
+    ever replaced by `save`; any other folder is refused, even one with a `config.json`.
+
+    Example:
+        >>> is_saved_app("/")
+        False
+    """
+    try:
+        with open(os.path.join(os.fspath(path), CONFIG_FILE), encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("app"), str)
+        and type(document.get("format_version")) is int
+        and "config" in document
+    )
+
+
 def read_saved_config(path):
-    """Reads and checks `config.json` of a saved app directory."""
+    """Reads and checks `config.json` of a saved app directory (restoring a save that a
+    kill left renamed aside, see `rnnapps.io_utils`)."""
     path = os.fspath(path)
+    recover_directory(path, is_saved_app)
     config_path = os.path.join(path, CONFIG_FILE)
     if not os.path.isdir(path):
         raise ModelFileError(f"no saved app at {path}: the directory does not exist")
@@ -56,8 +101,14 @@ def read_saved_config(path):
             document = json.load(handle)
     except (ValueError, UnicodeDecodeError) as error:
         raise ModelFileError(f"{config_path} is corrupted: {error}") from None
-    if not isinstance(document, dict) or "app" not in document:
+    if not isinstance(document, dict) or not isinstance(document.get("app"), str):
         raise ModelFileError(f"{config_path} does not describe an rnnapps app")
+    version = document.get("format_version", 0)
+    if type(version) is not int or version < 0:
+        raise ModelFileError(f"{config_path} is damaged: format_version must be an integer, got {version!r}; save the app again")
+    for key in ("config", "state"):
+        if not isinstance(document.get(key, {}), dict):
+            raise ModelFileError(f"{config_path} is damaged: {key!r} must be an object; save the app again")
     if document.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} was saved by a newer rnnapps (format {document['format_version']}); upgrade rnnapps to load it"
@@ -137,6 +188,41 @@ class App:
                 f"{vocabulary_size}; the files come from different saves"
             )
 
+    def _declared_sizes(self):
+        """The layer sizes this app's options promise (`units`, `embedding_dim` ...), >0 ints."""
+        config = self.get_config()
+        return {
+            key: value for key in SIZE_OPTIONS
+            if type(value := config.get(key)) is int and value > 0
+        }
+
+    def _check_model_file_sizes(self, model_path):
+        """Refuses a `model.keras` that declares layers far larger than the app's options and
+        vocabularies, before Keras allocates them (a tampered file must not exhaust memory)."""
+        sizes = list(self._declared_sizes().values()) + [len(v) + 4 for v in self._vocabularies()]
+        bound = 4 * max(sizes + [1])
+        try:
+            with zipfile.ZipFile(model_path) as archive:
+                config = json.loads(archive.read("config.json"))
+        except Exception:  # not a zip, no config: load_model reports the damage
+            return
+        largest = max(_ints_under(config, MODEL_SIZE_KEYS), default=0)
+        if largest > bound:
+            raise ModelFileError(
+                f"{model_path} declares a layer of size {largest}, far beyond the app's options and vocabulary "
+                f"(at most {bound}): the files do not belong together or were edited; save the app again"
+            )
+
+    def _check_sizes(self, path):
+        """Raises `ModelFileError` when config.json's sizes are not those of the loaded weights."""
+        dimensions = {dim for weight in self.model.weights for dim in weight.shape}
+        wrong = {key: value for key, value in self._declared_sizes().items() if value not in dimensions}
+        if wrong:
+            raise ModelFileError(
+                f"{path}/{CONFIG_FILE} gives sizes {wrong} that the weights in {MODEL_FILE} do not have: "
+                "the files come from different saves or were edited; save the app again"
+            )
+
     # -- shared machinery ----------------------------------------------------------
     @property
     def is_fitted(self):
@@ -156,6 +242,14 @@ class App:
             stack.enter_context(precision_scope(self.mixed_precision))
             yield
 
+    @staticmethod
+    def _check_fit_numbers(epochs, batch_size, validation_split=0.0, early_stopping_patience=None):
+        """`ConfigError` for a fit option out of range (every app's `fit` calls this first)."""
+        check_int("epochs", epochs, 1, MAX_EPOCHS)
+        check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+        check_real("validation_split", validation_split or 0.0, 0.0, 1.0, high_open=True)
+        check_optional_int("early_stopping_patience", early_stopping_patience, 0)
+
     def _say(self, verbose, message):
         if verbose:
             print(message, flush=True)
@@ -165,8 +259,9 @@ class App:
 
         The directory is written next to its final place and renamed into it, so a
         crash never leaves a half-written save, and an existing save is only replaced
-        once the new one is complete. A non-empty directory that is not an rnnapps save
-        is never overwritten.
+        once the new one is complete and on disk (a kill mid-replacement is repaired by the
+        next save or load). A non-empty directory that is not provably an rnnapps save
+        (see `is_saved_app`) is refused with `ModelFileError` and left untouched.
 
         Example:
             >>> clf.save("models/sentiment")  # doctest: +SKIP
@@ -191,7 +286,7 @@ class App:
                     json.dump(history.to_dict(), handle)
             self.model.save(os.path.join(directory, MODEL_FILE))
 
-        return replace_directory(write, path, CONFIG_FILE)
+        return replace_directory(write, path, is_saved_app)
 
     @classmethod
     def _from_saved(cls, path, document, strategy):
@@ -207,14 +302,28 @@ class App:
         if not os.path.isfile(model_path):
             raise ModelFileError(f"{path} is incomplete: {MODEL_FILE} is missing")
         importlib.import_module("rnnapps.layers")  # registers the custom layers
+        app._check_model_file_sizes(model_path)
         with app._scope():
             try:
-                app.model = keras.saving.load_model(model_path)
+                # safe_mode=True (explicit, whatever Keras' default): a model.keras that holds
+                # Python code (a Lambda layer's bytecode) is refused, never run.
+                app.model = keras.saving.load_model(model_path, safe_mode=True)
             except Exception as error:  # zip, HDF5 and deserialization errors all mean: damaged file
+                if "safe_mode" in str(error):
+                    raise ModelFileError(
+                        f"{model_path} holds Python code (e.g. a Lambda layer) and was refused: rnnapps only loads "
+                        "models built from its own layers; re-save the app with rnnapps"
+                    ) from None
                 raise ModelFileError(f"{model_path} is corrupted or incompatible: {type(error).__name__}: {error}") from None
         app._check_vocabulary(path)
-        app._set_state(document.get("state", {}))
-        app._after_load()
+        app._check_sizes(path)
+        try:
+            app._set_state(document.get("state", {}))
+            app._after_load()
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            raise ModelFileError(
+                f"{path} is damaged or was edited ({type(error).__name__}: {error}); save the app again"
+            ) from None
         history_path = os.path.join(path, HISTORY_FILE)
         if os.path.isfile(history_path):
             try:
@@ -270,8 +379,7 @@ class App:
         `epochs` comes first; `lr_schedule` plans the rate over it; `steps_hint` is the
         estimated batches per epoch for the progress line.
         """
-        if int(epochs) < 1:
-            raise ConfigError(f"epochs must be >= 1, got {epochs}")
+        check_int("epochs", epochs, 1, MAX_EPOCHS)
         time_limit = parse_time_limit(time_limit)
         if lr_schedule not in SCHEDULES:
             raise ConfigError(f"lr_schedule must be one of {SCHEDULES}, got {lr_schedule!r}")

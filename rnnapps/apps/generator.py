@@ -7,21 +7,26 @@ import random
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.apps.base import App, register_app
+from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
+from rnnapps.checks import check_optional_int
+from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
 from rnnapps.data.corpus import lm_windows, scan_corpus, split_corpus, stateful_windows, text_corpus
 from rnnapps.decoding import check_sampling_options, choice_mode
+from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, chunks
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import export_serving
 from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.generation import beam_generation_fn, generation_serving_fn, generation_signature
 from rnnapps.text import TextVectorizer
+from rnnapps.text.plain import utf8_text
 from rnnapps.training.lm_callbacks import PerplexityLogger, SampleText, perplexity_figures
 from rnnapps.training import resolve_clipping
 from rnnapps.training.precision import float32_outputs
 from rnnapps.training.stateful import StatefulTrainer
 
-MAX_NEW_TOKENS = 100_000  # a Python call asking for more is refused; a serving request is clamped
+MAX_CACHED_GRAPHS = 8  # generation graphs kept per generator (sampling, and one per beam width used)
+
 
 
 @dataclasses.dataclass
@@ -129,7 +134,8 @@ class TextGenerator(App):
         self.punctuation = punctuation
         self.models = None
         self.chars_per_token = 1.0
-        self._generate_fn = None
+        self._generate_fn = GraphCache(MAX_CACHED_GRAPHS)
+        self.limits = DEFAULT_LIMITS  # bounds of one generate() call (rnnapps.decoding.limits)
 
     @classmethod
     def from_vocabulary(cls, vocabulary, **options):
@@ -182,7 +188,7 @@ class TextGenerator(App):
             self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
             float32_outputs(self.models.train, self.models.prefill, self.models.step)
         self.model = self.models.train
-        self._generate_fn = None
+        self._generate_fn = GraphCache(MAX_CACHED_GRAPHS)
 
     # -- training --------------------------------------------------------------------
     def fit(
@@ -240,8 +246,10 @@ class TextGenerator(App):
             self, with the Keras `History` in `self.history` (loss, perplexity,
             bits_per_char, grad_norm and their validation twins).
         """
-        if int(batch_size) < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        self._check_fit_numbers(epochs, batch_size, validation_split, early_stopping_patience)
+        check_optional_int("sample_every", sample_every, 1)
+        check_int("sample_length", sample_length, 0, RequestLimits.of(self.limits).max_new_tokens)
+        check_int("shuffle_buffer", shuffle_buffer, 1, 1 << 24)
         if stateful and self.strategy is not None and self.strategy.num_replicas_in_sync > 1:
             raise ConfigError("stateful training carries per-row state and cannot be split across replicas: use stateful=False")
         verbose_flag = verbose not in (0, False)
@@ -294,7 +302,7 @@ class TextGenerator(App):
                     max_length=sample_length, tensorboard_dir=tensorboard_dir,
                 )
             )
-        self._generate_fn = None
+        self._generate_fn = GraphCache(MAX_CACHED_GRAPHS)
         self._fit_model(
             train, validation, epochs, verbose, extra + list(callbacks or []), [corpus],
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
@@ -328,6 +336,7 @@ class TextGenerator(App):
             perplexity 4.812, 2.2667 bits/char, ...
         """
         self._require_fitted("evaluate")
+        check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         corpus = self._corpus(data, "test", source_options)
         stats = scan_corpus(corpus, self.vectorizer, allow_empty=True)
         if stats.num_tokens < 2:
@@ -356,24 +365,24 @@ class TextGenerator(App):
     def _generation_graph(self, mode, with_stop):
         """The traced sampling function for one choice mode, with or without stop strings.
 
-        One small graph per (mode, stops?) pair, traced on first use: the common call
-        (temperature > 0, no top-k/top-p, no stop) traces one sampling loop and no stop
-        handling, about a third of the graph that serves every knob (see
-        `generation_serving_fn`), so a first call spends less time tracing and
-        optimising it. Knob values are tensors: changing them never retraces.
+        One small graph per (mode, stops?) pair (and limits and models), traced on first use
+        and kept in the app's locked, bounded graph cache: the common call (temperature > 0,
+        no top-k/top-p, no stop) traces one sampling loop and no stop handling, about a
+        third of the graph that serves every knob (see `generation_serving_fn`), so a first
+        call spends less time tracing and optimising it. Knob values are tensors: changing
+        them never retraces.
         """
-        if self._generate_fn is None:  # fit() and a model rebuild reset it: new weights, new graphs
-            self._generate_fn = {}
-        key = (mode, with_stop)
-        if key not in self._generate_fn:
-            serve = generation_serving_fn(self.vectorizer, self.models, self.level, max_new_tokens=MAX_NEW_TOKENS, mode=mode)
+        limits = RequestLimits.of(self.limits)
+        models = self.models
+
+        def build():
+            serve = generation_serving_fn(self.vectorizer, models, self.level, limits, mode=mode)
             # autograph=False: the loops are explicit `tf.while_loop`s, and AutoGraph's
             # source transformation of every function the graph calls was most (~85%)
             # of the tracing time of a first call.
-            self._generate_fn[key] = tf.function(
-                serve, input_signature=generation_signature(with_stop=with_stop), autograph=False
-            )
-        return self._generate_fn[key]
+            return tf.function(serve, input_signature=generation_signature(with_stop=with_stop), autograph=False)
+
+        return self._generate_fn.get((mode, with_stop, limits, id(models)), build)
 
     def generate(
         self, prompts="", max_length=200, temperature=1.0, top_k=0, top_p=1.0, seed=None,
@@ -409,52 +418,59 @@ class TextGenerator(App):
         self._require_fitted("generate")
         single = isinstance(prompts, (str, bytes))
         prompts = [prompts] if single else list(prompts)
-        prompts = [p.decode("utf-8", errors="replace") if isinstance(p, bytes) else str(p) for p in prompts]
-        if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) or not 0 <= max_length <= MAX_NEW_TOKENS:
-            raise ConfigError(f"max_length must be an integer in [0, {MAX_NEW_TOKENS}], got {max_length!r}")
-        check_sampling_options(max_length, temperature, top_k, top_p, self.vectorizer.vocabulary_size, MAX_NEW_TOKENS)
-        if int(num_samples) < 1:
-            raise ConfigError(f"num_samples must be >= 1, got {num_samples}")
+        prompts = [utf8_text(p) for p in prompts]
+        limits = RequestLimits.of(self.limits)
+        max_length = check_int("max_length", max_length, 0, limits.max_new_tokens)
+        check_sampling_options(max_length, temperature, top_k, top_p, self.vectorizer.vocabulary_size, limits.max_new_tokens)
+        num_samples = check_int("num_samples", num_samples, 1, limits.max_num_samples)
+        if beam_width is not None:
+            beam_width = check_int("beam_width", beam_width, 1, limits.max_beam_width)
         stops = [stop] if isinstance(stop, str) else list(stop or [])
-        if any(not s for s in stops):
-            raise ConfigError("stop strings must not be empty")
-        batch = [p for p in prompts for _ in range(int(num_samples))]
+        if any(not isinstance(s, str) or not s for s in stops):
+            raise ConfigError("stop strings must be non-empty strings")
+        stops = [utf8_text(s) for s in stops]
+        batch = [p for p in prompts for _ in range(num_samples)]
         if seed is None:
             seed = random.randrange(2**31)
+        seed = check_int("seed", seed, -(2**63), 2**63 - 1)
         if not batch:
             return [] if not return_details else {"text": [], "generated": [], "token_ids": []}
-        if beam_width is not None:
-            outputs = self._beam_generate(batch, int(max_length), int(beam_width), stops)
-        else:
-            mode = choice_mode(float(temperature), int(top_k), float(top_p), self.vectorizer.vocabulary_size)
-            knobs = dict(
-                prompt=tf.constant(batch, tf.string),
-                max_length=tf.constant(int(max_length), tf.int32),
-                temperature=tf.constant(float(temperature), tf.float32),
-                top_k=tf.constant(int(top_k), tf.int32),
-                top_p=tf.constant(float(top_p), tf.float32),
-                seed=tf.constant(int(seed), tf.int64),
-            )
-            if stops:
-                knobs["stop"] = tf.constant(stops, tf.string, shape=[len(stops)])
-            outputs = self._generation_graph(mode, bool(stops))(**knobs)
-        texts = [t.decode("utf-8") for t in outputs["text"].numpy()]
+        mode = None if beam_width is not None else choice_mode(
+            float(temperature), int(top_k), float(top_p), self.vectorizer.vocabulary_size
+        )
+        texts, generated, token_ids = [], [], []
+        for chunk in chunks(batch, limits.max_batch):  # bounded memory per graph call
+            if beam_width is not None:
+                outputs = self._beam_generate(chunk, max_length, beam_width, stops)
+            else:
+                knobs = dict(
+                    prompt=tf.constant(chunk, tf.string),
+                    max_length=tf.constant(max_length, tf.int32),
+                    temperature=tf.constant(float(temperature), tf.float32),
+                    top_k=tf.constant(int(top_k), tf.int32),
+                    top_p=tf.constant(float(top_p), tf.float32),
+                    seed=tf.constant(seed, tf.int64),
+                )
+                if stops:
+                    knobs["stop"] = tf.constant(stops, tf.string, shape=[len(stops)])
+                outputs = self._generation_graph(mode, bool(stops))(**knobs)
+            texts += [t.decode("utf-8") for t in outputs["text"].numpy()]
+            generated += [t.decode("utf-8") for t in outputs["generated"].numpy()]
+            token_ids += [row[row > 0].tolist() for row in outputs["token_ids"].numpy()]
         if return_details:
-            return {
-                "text": texts,
-                "generated": [t.decode("utf-8") for t in outputs["generated"].numpy()],
-                "token_ids": [row[row > 0].tolist() for row in outputs["token_ids"].numpy()],
-            }
-        return texts[0] if single and int(num_samples) == 1 else texts
+            return {"text": texts, "generated": generated, "token_ids": token_ids}
+        return texts[0] if single and num_samples == 1 else texts
 
     def _beam_generate(self, prompts, max_length, beam_width, stops):
-        if beam_width < 1:
-            raise ConfigError(f"beam_width must be >= 1, got {beam_width}")
-        fn = beam_generation_fn(self.vectorizer, self.models, self.level, beam_width)
+        limits, models = RequestLimits.of(self.limits), self.models
+        fn = self._generate_fn.get(
+            ("beam", beam_width, limits, id(models)),
+            lambda: beam_generation_fn(self.vectorizer, models, self.level, beam_width, limits),
+        )
         return fn(tf.constant(prompts, tf.string), tf.constant(max_length, tf.int32), tf.constant(stops, tf.string, shape=[len(stops)]))
 
     # -- export ----------------------------------------------------------------------
-    def export(self, base_dir="saved_models", name=None, warmup=True):
+    def export(self, base_dir="saved_models", name=None, limits=None, warmup=True):
         """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
 
         Endpoints (only core TF ops; the generation loop runs inside the graph):
@@ -469,7 +485,8 @@ class TextGenerator(App):
             >>> gen.export("saved_models", "shakespeare")  # doctest: +SKIP
         """
         self._require_fitted("export")
-        serve = generation_serving_fn(self.vectorizer, self.models, self.level, max_new_tokens=MAX_NEW_TOKENS)
+        limits = RequestLimits.of(limits)
+        serve = generation_serving_fn(self.vectorizer, self.models, self.level, limits)
 
         def generate(prompt, max_length, temperature, top_k, top_p, seed):
             return serve(prompt, max_length, temperature, top_k, top_p, seed)
@@ -482,6 +499,7 @@ class TextGenerator(App):
 
         metadata = {
             "app": type(self).__name__,
+            "limits": limits.to_dict(),
             "level": self.level,
             "config": self.get_config(),
             "signatures": {

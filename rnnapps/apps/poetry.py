@@ -3,27 +3,33 @@
 import dataclasses
 import math
 import random
+import threading
 
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.apps.base import App, register_app
+from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
+from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
 from rnnapps.data.poem_batches import END, REQUIRED_TOKENS, START, poem_batches, scan_poems
 from rnnapps.data.poems import FORMS, canonical_form, is_valid_poem, poem_form, poem_source
 from rnnapps.decoding import check_sampling_options
+from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, chunks
 from rnnapps.decoding.poetry import PoemTables
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import export_serving
 from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.poetry import MAX_FREE_TOKENS, poem_serving_fn, poem_signature
 from rnnapps.text import TextVectorizer
+from rnnapps.text.plain import utf8_text
 from rnnapps.text.chinese import INSTALL_HINT, is_hanzi, rhyme_group_ids
+from rnnapps.training import resolve_clipping
 from rnnapps.training.lm_callbacks import PerplexityLogger, perplexity_figures
 from rnnapps.training.precision import float32_outputs
 
 MAX_MOOD_CHARS = 200
 MAX_POEMS = 10_000
+_TABLES_LOCK = threading.Lock()  # building poem tables is rare: one lock for every poet
 _LINE_MARKS = "，。？！；、,.?!;"
 
 
@@ -122,6 +128,7 @@ class PoetryGenerator(App):
         mixed_precision=None,
     ):
         super().__init__(strategy=strategy, mixed_precision=mixed_precision)
+        resolve_clipping(clipnorm, global_clipnorm, clipvalue)  # one kind of clipping: say so now, not at fit time
         self.spec = LanguageModelSpec(
             embedding_dim=embedding_dim, cell=cell, units=units, depth=depth, dropout=dropout,
             recurrent_dropout=recurrent_dropout, connection=connection, tie_embeddings=tie_embeddings,
@@ -138,8 +145,9 @@ class PoetryGenerator(App):
         self.min_count = int(min_count)
         self.models = None
         self.form_counts = {}
-        self._serve = None
+        self._graphs = GraphCache(4)
         self._poem_tables = None
+        self.limits = DEFAULT_LIMITS  # bounds of one generate() call (rnnapps.decoding.limits)
 
     @classmethod
     def from_vocabulary(cls, characters, **options):
@@ -193,7 +201,7 @@ class PoetryGenerator(App):
             self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
             float32_outputs(self.models.train, self.models.prefill, self.models.step)
         self.model = self.models.train
-        self._serve = None
+        self._graphs = GraphCache(4)
         self._poem_tables = None
 
     @property
@@ -248,10 +256,8 @@ class PoetryGenerator(App):
         Raises:
             DataError: an empty corpus, no poem matching the filters, unreadable files.
         """
-        if int(batch_size) < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        if validation_split and not 0.0 < float(validation_split) < 1.0:
-            raise ConfigError(f"validation_split must be in [0, 1), got {validation_split}")
+        self._check_fit_numbers(epochs, batch_size, validation_split, early_stopping_patience)
+        check_int("shuffle_buffer", shuffle_buffer, 1, 1 << 24)
         verbose_flag = verbose not in (0, False)
         source = poem_source(data, form=form, author=author, max_length=max_length)
         filters = source.describe_filters()
@@ -287,7 +293,7 @@ class PoetryGenerator(App):
         train, reader = poem_batches(
             train_source, self.vectorizer, batch_size, self.titles, shuffle=True, shuffle_buffer=shuffle_buffer, seed=seed
         )
-        self._serve = None
+        self._graphs = GraphCache(4)
         self._fit_model(
             train, validation, epochs, verbose, [PerplexityLogger()] + list(callbacks or []), [reader] + readers,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
@@ -299,25 +305,34 @@ class PoetryGenerator(App):
 
     # -- generation ------------------------------------------------------------------
     def _tables(self, need_rhyme=False):
-        """`PoemTables` of the vocabulary; rhyme groups when pypinyin is installed."""
-        if self._poem_tables is None or (need_rhyme and not self._poem_tables.has_rhymes):
-            tokens = ["", "[UNK]"] + self.vectorizer.get_vocabulary()
-            try:
-                groups = rhyme_group_ids(tokens)
-            except ConfigError:
-                if need_rhyme:
-                    raise
-                groups = None
-            self._poem_tables = PoemTables.from_tokens(tokens, groups, start=START, end=END)
-            self._serve = None
-        return self._poem_tables
+        """`PoemTables` of the vocabulary; rhyme groups when pypinyin is installed.
 
-    def _serving(self, need_rhyme=False):
+        Built under a lock: concurrent first calls build them once, and tables with
+        rhyme groups, once built, are never replaced by ones without."""
+        with _TABLES_LOCK:
+            if self._poem_tables is None or (need_rhyme and not self._poem_tables.has_rhymes):
+                tokens = ["", "[UNK]"] + self.vectorizer.get_vocabulary()
+                try:
+                    groups = rhyme_group_ids(tokens)
+                except ConfigError:
+                    if need_rhyme:
+                        raise
+                    groups = None
+                self._poem_tables = PoemTables.from_tokens(tokens, groups, start=START, end=END)
+            return self._poem_tables
+
+    def _serving(self, need_rhyme=False, limits=None):
+        """The poem `tf.function` for these tables and limits (cached, thread-safe: a
+        function is always used with the very tables it was built from)."""
         tables = self._tables(need_rhyme)
-        if self._serve is None:
-            serve = poem_serving_fn(self.vectorizer, self.models, tables)
-            self._serve = tf.function(serve, input_signature=poem_signature(), autograph=False)
-        return self._serve
+        limits = RequestLimits.of(self.limits if limits is None else limits)
+        models = self.models
+
+        def build():
+            serve = poem_serving_fn(self.vectorizer, models, tables, limits)
+            return tf.function(serve, input_signature=poem_signature(), autograph=False)
+
+        return self._graphs.get((id(tables), id(models), limits), build)
 
     def generate(
         self, form=None, acrostic=None, first_line=None, mood=None, rhyme=False, no_repeat=False,
@@ -375,18 +390,21 @@ class PoetryGenerator(App):
                 raise ConfigError(f"mood must be at most {MAX_MOOD_CHARS} characters, got {len(row['mood'])}")
         batch = [row for row in rows for _ in range(int(num_poems))]
         serve = self._serving(need_rhyme=bool(rhyme))
-        outputs = serve(
-            form=tf.constant(form),
-            acrostic=tf.constant([r["acrostic"] for r in batch], tf.string),
-            first_line=tf.constant([r["first_line"] for r in batch], tf.string),
-            mood=tf.constant([r["mood"] for r in batch], tf.string),
-            rhyme=tf.constant(bool(rhyme)),
-            no_repeat=tf.constant(bool(no_repeat)),
-            temperature=tf.constant(float(temperature), tf.float32),
-            top_k=tf.constant(int(top_k), tf.int32),
-            seed=tf.constant(random.randrange(2**31) if seed is None else int(seed), tf.int64),
-        )
-        poems = [p.decode("utf-8") for p in outputs["poem"].numpy()]
+        seed = check_int("seed", random.randrange(2**31) if seed is None else seed, -(2**63), 2**63 - 1)
+        poems = []
+        for chunk in chunks(batch, RequestLimits.of(self.limits).max_batch):  # bounded memory per call
+            outputs = serve(
+                form=tf.constant(form),
+                acrostic=tf.constant([r["acrostic"] for r in chunk], tf.string),
+                first_line=tf.constant([r["first_line"] for r in chunk], tf.string),
+                mood=tf.constant([r["mood"] for r in chunk], tf.string),
+                rhyme=tf.constant(bool(rhyme)),
+                no_repeat=tf.constant(bool(no_repeat)),
+                temperature=tf.constant(float(temperature), tf.float32),
+                top_k=tf.constant(int(top_k), tf.int32),
+                seed=tf.constant(seed, tf.int64),
+            )
+            poems += [p.decode("utf-8") for p in outputs["poem"].numpy()]
         single = num_poems == 1 and not any(isinstance(v, (list, tuple)) for v in (acrostic, first_line, mood))
         return poems[0] if single else poems
 
@@ -436,8 +454,10 @@ class PoetryGenerator(App):
         form = canonical_form(form if form is not None else (self.main_form if self.main_form != "free" else "wujue"))
         if form == "free":
             raise ConfigError("evaluate needs a fixed form to measure validity against")
-        if int(num_samples) < 1:
-            raise ConfigError(f"num_samples must be >= 1, got {num_samples}")
+        check_int("num_samples", num_samples, 1, MAX_POEMS)
+        check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+        check_sampling_options(0, temperature, 0, 1.0)
+        check_int("seed", seed, -(2**63), 2**63 - 1)
         source = poem_source(data)
         stats = scan_poems(source)
         batches, reader = poem_batches(source, self.vectorizer, batch_size, self.titles)
@@ -471,7 +491,7 @@ class PoetryGenerator(App):
         return tf.reduce_sum(tf.where(real, losses, 0.0)), tf.reduce_sum(tf.cast(real, tf.int64))
 
     # -- export ----------------------------------------------------------------------
-    def export(self, base_dir="saved_models", name=None, warmup=True):
+    def export(self, base_dir="saved_models", name=None, limits=None, warmup=True):
         """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
 
         Endpoints (core TF ops only; the constrained sampling loop runs in the graph):
@@ -486,6 +506,7 @@ class PoetryGenerator(App):
         Args:
             base_dir: the TF Serving model base path.
             name: the model name (default "poetry").
+            limits: a `RequestLimits` or dict (rows per request; see `rnnapps.decoding.limits`).
             warmup: write TF Serving warm-up requests for both endpoints
                 (`assets.extra/tf_serving_warmup_requests`).
 
@@ -493,9 +514,10 @@ class PoetryGenerator(App):
             >>> poet.export("saved_models", "poetry")  # doctest: +SKIP
         """
         self._require_fitted("export")
+        limits = RequestLimits.of(limits)
         tables = self._tables()
         # The endpoint is the very tf.function `generate` runs (traced once, reused here).
-        serve = self._serving()
+        serve = self._serving(limits=limits)
         serve.get_concrete_function()
 
         def serving_default(prompt):
@@ -509,6 +531,7 @@ class PoetryGenerator(App):
             "app": type(self).__name__,
             "config": self.get_config(),
             "rhyme": tables.has_rhymes,
+            "limits": limits.to_dict(),
             "signatures": {
                 "serving_default": {"inputs": {"prompt": "string[None]"}},
                 "generate": {"inputs": {spec.name: f"{spec.dtype.name}{list(spec.shape)}" for spec in poem_signature()}},
@@ -544,11 +567,9 @@ def _rows(fields):
         values = list(value) if isinstance(value, (list, tuple)) else [value]
         values = values * size if len(values) == 1 else values
         for row, item in zip(rows, values):
-            if isinstance(item, bytes):
-                item = item.decode("utf-8", errors="replace")
-            if item is not None and not isinstance(item, str):
+            if item is not None and not isinstance(item, (str, bytes)):
                 raise ConfigError(f"{name} must be a string, got {type(item).__name__}")
-            row[name] = item or ""
+            row[name] = utf8_text(item) if item else ""  # lone surrogates -> "?", bad bytes -> U+FFFD
     return rows
 
 

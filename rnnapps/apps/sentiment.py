@@ -6,7 +6,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.apps.base import App, register_app
+from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
+from rnnapps.checks import check_int
+from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders import ClassifierSpec, build_classifier
 from rnnapps.data import (
     encode_labels,
@@ -189,7 +191,7 @@ class SentimentClassifier(App):
         self.embedding_vectors = embedding_vectors
         self.label_names = None
         self.task = None
-        self._serve = None
+        self._serve = GraphCache(1)
 
     # -- configuration -------------------------------------------------------------
     def get_config(self):
@@ -307,8 +309,8 @@ class SentimentClassifier(App):
         Returns:
             self, with the Keras `History` in `self.history`.
         """
-        if int(batch_size) < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        self._check_fit_numbers(epochs, batch_size, validation_split, early_stopping_patience)
+        check_int("shuffle_buffer", shuffle_buffer, 1, 1 << 24)
         verbose_flag = verbose not in (0, False)
         source = self._source(data, labels, "train", label_names, source_options)
         sources = [source]
@@ -354,7 +356,7 @@ class SentimentClassifier(App):
             sort_chunk=SORT_CHUNK_BATCHES if bucketing else None,
             seed=seed, shuffle_buffer=shuffle_buffer, cache=cache,
         )
-        self._serve = None
+        self._serve = GraphCache(1)
         self._fit_model(
             train, validation, epochs, verbose, callbacks, sources,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
@@ -366,10 +368,14 @@ class SentimentClassifier(App):
 
     # -- inference -----------------------------------------------------------------
     def _serving_fn(self):
-        if self._serve is None:
-            serve = classifier_serving_fn(self.vectorizer, self.model, self.label_names, self.task, self.threshold)
-            self._serve = tf.function(serve, input_signature=text_signature(), reduce_retracing=True)
-        return self._serve
+        """The prediction `tf.function`, built once under a lock (apps serve many threads)."""
+        model = self.model
+
+        def build():
+            serve = classifier_serving_fn(self.vectorizer, model, self.label_names, self.task, self.threshold)
+            return tf.function(serve, input_signature=text_signature(), reduce_retracing=True)
+
+        return self._serve.get(id(model), build)
 
     def predict(self, texts, batch_size=256):
         """Predicts labels and probabilities for raw strings (a string or a list of them).
@@ -383,13 +389,14 @@ class SentimentClassifier(App):
             ['positive', 'negative']
         """
         self._require_fitted("predict")
+        batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         texts = _as_text_list(texts)
         serve = self._serving_fn()
         # Sorting by length keeps each chunk's padding small; results go back in input order.
         order = np.argsort([len(t) for t in texts], kind="stable")
         probabilities = np.zeros((len(texts), len(self.label_names)), dtype="float32")
-        for start in range(0, len(texts), int(batch_size)):
-            chunk = order[start : start + int(batch_size)]
+        for start in range(0, len(texts), batch_size):
+            chunk = order[start : start + batch_size]
             outputs = serve(tf.constant([texts[i] for i in chunk], tf.string))
             probabilities[chunk] = outputs["probabilities"].numpy()
         class_ids = probabilities.argmax(axis=-1) if len(texts) else np.zeros((0,), "int64")
@@ -410,6 +417,7 @@ class SentimentClassifier(App):
             >>> print(clf.evaluate("imdb_reviews"))  # doctest: +SKIP
         """
         self._require_fitted("evaluate")
+        batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         source = self._source(data, labels, "test", label_names, source_options)
         index = {name: i for i, name in enumerate(self.label_names)}
         serve = self._serving_fn()

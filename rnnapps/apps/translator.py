@@ -11,7 +11,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.apps.base import App, register_app
+from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
+from rnnapps.checks import check_int, check_optional_int
+from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders.seq2seq import MaskedTokenAccuracy, Seq2SeqSpec, build_seq2seq
 from rnnapps.data.parallel import (
     MARKERS,
@@ -20,6 +22,7 @@ from rnnapps.data.parallel import (
     split_pairs,
     translation_batches,
 )
+from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits
 from rnnapps.errors import ConfigError, DataError, ModelFileError
 from rnnapps.export import export_serving, text_signature
 from rnnapps.export import warmup as warmup_requests
@@ -34,6 +37,7 @@ from rnnapps.training import make_optimizer
 from rnnapps.training.bleu import BleuCallback, corpus_bleu
 from rnnapps.training.precision import float32_outputs
 
+MAX_CACHED_GRAPHS = 8  # decoding graphs kept per translator (one per beam_width/num_results used)
 TARGET_VOCABULARY_FILE = "target_vocabulary.json"
 DEFAULT_MAX_LENGTH = {"word": 50, "char": 200}
 LEVELS = ("word", "char")
@@ -237,7 +241,8 @@ class Translator(App):
         self.models = None
         self.max_output_length = self.text_options["target_max_length"]
         self.data_stats = {}
-        self._graphs = {}
+        self._graphs = GraphCache(MAX_CACHED_GRAPHS)
+        self.limits = DEFAULT_LIMITS  # bounds of one translate() call (rnnapps.decoding.limits)
 
     @classmethod
     def from_vocabularies(cls, source_vocabulary, target_vocabulary, **options):
@@ -359,7 +364,7 @@ class Translator(App):
             )
             float32_outputs(self.models.train, self.models.decoder_step)
         self.model = self.models.train
-        self._graphs = {}
+        self._graphs = GraphCache(MAX_CACHED_GRAPHS)
 
     # -- training --------------------------------------------------------------------
     def _pairs(self, data, targets, split, options):
@@ -429,8 +434,9 @@ class Translator(App):
             self, with the Keras `History` in `self.history` (loss, accuracy over real
             target tokens, grad_norm, their validation twins, val_bleu).
         """
-        if not _is_int(batch_size) or batch_size < 1:
-            raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        self._check_fit_numbers(epochs, batch_size, validation_split, early_stopping_patience)
+        check_optional_int("bleu_every", bleu_every, 1)
+        check_int("shuffle_buffer", shuffle_buffer, 1, 1 << 24)
         if bleu_every is not None and (not _is_int(bleu_every) or bleu_every < 1):
             raise ConfigError(f"bleu_every must be an integer >= 1 or None, got {bleu_every!r}")
         verbose_flag = verbose not in (0, False)
@@ -490,7 +496,7 @@ class Translator(App):
                     verbose=verbose_flag,
                 )
             )
-        self._graphs = {}
+        self._graphs = GraphCache(MAX_CACHED_GRAPHS)
         self._fit_model(
             train, validation, epochs, verbose, extra + list(callbacks or []), sources,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
@@ -502,23 +508,29 @@ class Translator(App):
 
     # -- translation -----------------------------------------------------------------
     def _graph(self, beam_width, num_results):
-        key = (beam_width, num_results)
-        if key not in self._graphs:
+        """The decoding `tf.function` of one (beam_width, num_results): built once, under a
+        lock, and only the last `MAX_CACHED_GRAPHS` combinations are kept."""
+        limits = RequestLimits.of(self.limits)
+        models = self.models
+
+        def build():
             run = translation_fn(
-                self.vectorizer, self.target_vectorizer.get_vocabulary(), self.models,
+                self.vectorizer, self.target_vectorizer.get_vocabulary(), models,
                 self.text_options["target_level"], beam_width=beam_width, num_results=num_results,
-                replace_unknown=self.replace_unknown,
+                replace_unknown=self.replace_unknown, limits=limits,
             )
-            self._graphs[key] = tf.function(
+            return tf.function(
                 run,
                 input_signature=translation_signature() + [tf.TensorSpec([], tf.float32, name="length_penalty")],
                 reduce_retracing=True,
             )
-        return self._graphs[key]
 
-    def _check_decoding_options(self, beam_width, num_results, max_length, length_penalty):
-        if not _is_int(beam_width) or beam_width < 1:
-            raise ConfigError(f"beam_width must be an integer >= 1, got {beam_width!r}")
+        return self._graphs.get((beam_width, num_results, limits, id(models)), build)
+
+    def _check_decoding_options(self, beam_width, num_results, max_length, length_penalty, limits=None):
+        limits = RequestLimits.of(self.limits if limits is None else limits)
+        if not _is_int(beam_width) or not 1 <= beam_width <= limits.max_beam_width:
+            raise ConfigError(f"beam_width must be an integer in [1, {limits.max_beam_width}], got {beam_width!r}")
         if not _is_int(num_results) or not 1 <= num_results <= beam_width:
             raise ConfigError(f"num_results must be an integer in [1, beam_width={beam_width}], got {num_results!r}")
         if max_length is not None and (not _is_int(max_length) or not 0 <= max_length <= MAX_TRANSLATION_LENGTH):
@@ -532,8 +544,9 @@ class Translator(App):
         max_length = self.max_output_length if max_length is None else max_length
         order = np.argsort([len(t) for t in texts], kind="stable")
         rows = [None] * len(texts)
-        for start in range(0, len(texts), int(batch_size)):
-            chunk = order[start : start + int(batch_size)]
+        batch_size = min(int(batch_size), RequestLimits.of(self.limits).max_batch)  # bounded memory per call
+        for start in range(0, len(texts), batch_size):
+            chunk = order[start : start + batch_size]
             out = graph(
                 tf.constant([texts[i] for i in chunk], tf.string),
                 tf.constant(max_length, tf.int32),
@@ -575,8 +588,7 @@ class Translator(App):
         """
         self._require_fitted("translate")
         self._check_decoding_options(beam_width, num_results, max_length, length_penalty)
-        if not _is_int(batch_size) or batch_size < 1:
-            raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         single = isinstance(sources, (str, bytes))
         texts = _as_text_list(sources)
         rows = self._run(texts, beam_width, num_results, max_length, length_penalty, batch_size) if texts else []
@@ -678,7 +690,10 @@ class Translator(App):
         return [tuple(row) for row in tokens.to_list()]
 
     # -- export ----------------------------------------------------------------------
-    def export(self, base_dir="saved_models", name=None, beam_width=4, num_results=1, length_penalty=0.0, max_length=None, warmup=True):
+    def export(
+        self, base_dir="saved_models", name=None, beam_width=4, num_results=1, length_penalty=0.0, max_length=None,
+        limits=None, warmup=True,
+    ):
         """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
 
         Endpoints (only core TF ops; decoding loops run inside the graph):
@@ -690,7 +705,9 @@ class Translator(App):
           result's `attention: float32[None, T_out, T_src]` and `tokens: string[None, T_out]`,
           and `source_tokens: string[None, T_src]` (the attention's columns).
         - `greedy(source, max_length)` -> the same outputs, greedy (R = 1).
-        A request's `max_length` is clipped to [0, 1000]. With `warmup`, the export carries
+        A request's `max_length` is clipped to [0, 1000]; a request of more than
+        `limits.max_batch` sources fails (`limits`: a `RequestLimits` or dict, see
+        `rnnapps.decoding.limits`; `beam_width` at most `limits.max_beam_width`). With `warmup`, the export carries
         TF Serving warm-up requests for every endpoint (`assets.extra/tf_serving_warmup_requests`).
 
         Example:
@@ -698,9 +715,11 @@ class Translator(App):
             '/abs/saved_models/en_es/1'
         """
         self._require_fitted("export")
-        self._check_decoding_options(beam_width, num_results, max_length, length_penalty)
+        limits = RequestLimits.of(limits)
+        self._check_decoding_options(beam_width, num_results, max_length, length_penalty, limits)
         default_length = self.max_output_length if max_length is None else int(max_length)
         common = dict(
+            limits=limits,
             source_vectorizer=self.vectorizer,
             target_vocabulary=self.target_vectorizer.get_vocabulary(),
             models=self.models,
@@ -729,6 +748,7 @@ class Translator(App):
         metadata = {
             "app": type(self).__name__,
             "config": self.get_config(),
+            "limits": limits.to_dict(),
             "decoding": {
                 "beam_width": beam_width, "num_results": num_results, "length_penalty": float(length_penalty),
                 "default_max_length": default_length, "max_length_limit": MAX_TRANSLATION_LENGTH,

@@ -23,6 +23,7 @@ import unicodedata
 import tensorflow as tf
 
 from rnnapps.data import sources
+from rnnapps.data.files import glob_files
 from rnnapps.data.corpus_windows import (  # re-exported: one import path for the whole corpus API
     CorpusStats,
     lm_windows,
@@ -34,6 +35,8 @@ from rnnapps.errors import ConfigError, DataError, DataUnavailableError
 
 CHUNK_CHARS = 64 * 1024  # characters per chunk: big enough for fast batched ops, small enough for RAM
 MAX_CHUNK_CHARS = 1024 * 1024  # a run without any whitespace is cut here regardless
+MAX_CLUSTER_CHARS = 64  # a hard cut steps back at most this far to keep a character with its marks
+MAX_CUT_TRIES = 64  # whitespace candidates tried per chunk before looking further on
 PATH_SUFFIXES = (".txt", ".text", ".md", ".rst", ".json", ".jsonl", ".csv", ".tsv", ".xml", ".html", ".log")
 __all__ = [
     "CorpusStats", "TextCorpus", "chunk_text", "from_dataset", "from_files", "from_text", "from_tfds",
@@ -131,8 +134,11 @@ def _find_cut(text, start, chunk_chars, max_chars):
     newline = text.rfind("\n", start, end)
     if newline >= start + chunk_chars // 2 and _safe_cut(text, newline + 1):
         return newline + 1
+    # The last whitespace before `end` that a chunk may end after; only the last
+    # MAX_CUT_TRIES candidates are tried, so text where whitespace keeps being followed
+    # by combining marks costs linear time, not quadratic.
     limit = end
-    while limit > start:
+    for _ in range(MAX_CUT_TRIES):
         cut = max(text.rfind(mark, start, limit) for mark in _CUT_AFTER)
         if cut < start:
             break
@@ -145,8 +151,12 @@ def _find_cut(text, start, chunk_chars, max_chars):
             return match.end()
     if len(text) - start <= max_chars:
         return None  # not enough text to need the hard cut (at the very end, all of it is one chunk)
-    while hard > start + 1 and not _safe_cut(text, hard):
-        hard -= 1
+    # No whitespace to cut after: step back at most MAX_CLUSTER_CHARS to keep a character
+    # and its marks together; a longer run of marks or joiners (no real text has one) is
+    # cut at the maximum length, so a chunk is never shorter than max_chars - MAX_CLUSTER_CHARS.
+    for cut in range(hard, max(start + 1, hard - MAX_CLUSTER_CHARS), -1):
+        if _safe_cut(text, cut):
+            return cut
     return hard
 
 
@@ -242,7 +252,7 @@ def _files_named(item):
     if os.path.isfile(path):
         return [path]
     if glob.has_magic(path):
-        return sorted(match for match in glob.glob(path, recursive=True) if os.path.isfile(match))
+        return glob_files(path)
     return []
 
 

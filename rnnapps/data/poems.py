@@ -28,6 +28,8 @@ import os
 import re
 import zlib
 
+from rnnapps.data.files import glob_files
+from rnnapps.data.safe_npz import load_npz
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.text.chinese import is_hanzi
 
@@ -209,9 +211,9 @@ def read_tang_npz(path):
     """Yields the poems of a `tang.npz` file (the PyTorch poetry tutorials' layout).
 
     The file holds `data` (int `[N, L]`, padded with `</s>`), `ix2word` and `word2ix`
-    (dicts stored as pickled object arrays). Reading those needs
-    `numpy.load(allow_pickle=True)`, which can run code hidden in a malicious file:
-    only load npz files you trust. Only this loader unpickles anything.
+    (dicts stored as pickled object arrays). Those are read by a restricted unpickler
+    (`rnnapps.data.safe_npz`) that rebuilds only plain data: a file whose pickles name
+    any function or class is refused with a `DataError`, never run.
 
     Args:
         path: the npz file.
@@ -228,18 +230,16 @@ def read_tang_npz(path):
         raise DataError(f"could not read {path}: {error.strerror or error}") from None
     if magic != b"PK\x03\x04":  # not a zip archive: never hand it to the unpickler
         raise DataError(f"{path} is not an .npz archive (a tang.npz poetry file is a numpy zip archive)")
+    arrays = load_npz(path)  # object arrays: plain data only, never code (see safe_npz)
+    missing = {"data", "ix2word"} - set(arrays)
+    if missing:
+        raise DataError(f"{path} is not a tang.npz poetry file: it lacks {sorted(missing)}")
+    data = np.asarray(arrays["data"])
+    ix2word = arrays["ix2word"]
     try:
-        with np.load(path, allow_pickle=True) as archive:
-            missing = {"data", "ix2word"} - set(archive.files)
-            if missing:
-                raise DataError(f"{path} is not a tang.npz poetry file: it lacks {sorted(missing)}")
-            data = np.asarray(archive["data"])
-            ix2word = archive["ix2word"]
-            ix2word = ix2word.item() if ix2word.shape == () else dict(enumerate(ix2word.tolist()))
-    except DataError:
-        raise
-    except Exception as error:  # zip, npy-header and unpickling failures all mean: a damaged file
-        raise DataError(f"could not read {path} as a tang.npz poetry file: {type(error).__name__}: {error}") from None
+        ix2word = ix2word.item() if ix2word.shape == () else dict(enumerate(ix2word.tolist()))
+    except ValueError as error:
+        raise DataError(f"{path}: 'ix2word' must be a dict of id -> character ({error})") from None
     if data.ndim != 2 or not np.issubdtype(data.dtype, np.integer) or not isinstance(ix2word, dict):
         raise DataError(f"{path}: 'data' must be a 2-D int array and 'ix2word' a dict of id -> character")
     for row in data:
@@ -293,6 +293,13 @@ def _parse_text_line(line):
     return _make_poem(line)
 
 
+@dataclasses.dataclass(frozen=True)
+class _PoemFile:
+    """A file `poem_source` found: kept apart from poem strings, so no string is ever read as a path."""
+
+    path: str
+
+
 def _reader_for(path):
     lower = path.lower()
     if lower.endswith(".json"):
@@ -307,7 +314,7 @@ def _files(item):
     if os.path.isfile(path):
         return [path]
     if glob.has_magic(path):
-        matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+        matches = glob_files(path)
         if not matches:
             raise DataError(f"no files match {path!r}")
         return matches
@@ -350,9 +357,8 @@ class PoemSource:
                 poem = _make_poem(item.text, item.title, item.author)
                 if poem is not None:
                     yield poem
-            elif isinstance(item, str) and item.startswith("file:"):
-                path = item[len("file:"):]
-                yield from _reader_for(path)(path)
+            elif isinstance(item, _PoemFile):
+                yield from _reader_for(item.path)(item.path)
             elif isinstance(item, str):
                 poem = _make_poem(item)
                 if poem is not None:
@@ -455,7 +461,7 @@ def poem_source(data, form=None, author=None, max_length=None):
         elif isinstance(item, os.PathLike) or (isinstance(item, str) and _names_a_file(item)):
             found = _files(item)
             files.extend(found)
-            items.extend("file:" + path for path in found)
+            items.extend(_PoemFile(path) for path in found)
         elif isinstance(item, str):
             items.append(item)
         else:

@@ -73,8 +73,8 @@ def check_sampling_options(max_new_tokens, temperature=1.0, top_k=0, top_p=1.0, 
         raise ConfigError(f"max_new_tokens must be <= {limit}, got {max_new_tokens}")
     if not _is_real(temperature) or not temperature >= 0 or math.isinf(temperature):
         raise ConfigError(f"temperature must be >= 0 (0 means greedy), got {temperature!r}")
-    if not _is_int(top_k) or top_k < 0:
-        raise ConfigError(f"top_k must be an integer >= 0 (0 means off), got {top_k!r}")
+    if not _is_int(top_k) or not 0 <= top_k <= 2**31 - 1:
+        raise ConfigError(f"top_k must be an integer in [0, 2147483647] (0 means off), got {top_k!r}")
     if not _is_real(top_p) or not 0.0 < top_p <= 1.0:
         raise ConfigError(f"top_p must be in (0, 1] (1 means off), got {top_p!r}")
     if vocab_size is not None and (not _is_int(vocab_size) or vocab_size < 1):

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from rnnapps.decoding import BanTokens, beam_search, sample
+from rnnapps.decoding.limits import DEFAULT_LIMITS, assert_batch_within, last_tokens
 from rnnapps.decoding.loop_utils import shape_invariants
 from rnnapps.text.detokenize import detokenize_graph
 
@@ -63,8 +64,11 @@ def prefill_states(token_step, ids, lengths, state_sizes):
     return states
 
 
-def _language_model_parts(vectorizer, models, level):
-    """What every generation graph needs besides its step: prompt prefill, stop ids, joining the output."""
+def _language_model_parts(vectorizer, models, level, limits=DEFAULT_LIMITS):
+    """What every generation graph needs besides its step: prompt prefill, stop ids, joining the output.
+
+    A request of more than `limits.max_batch` prompts fails; the model reads the last
+    `limits.max_prompt_tokens` tokens of a longer prompt."""
     vocabulary = vectorizer.get_vocabulary()
     token_strings = tf.constant(["", ""] + vocabulary)  # padding and <unk> never print
     # An empty prompt starts from a line break (char level) or the most frequent token.
@@ -74,7 +78,8 @@ def _language_model_parts(vectorizer, models, level):
         """Prompts [B] -> (the last prompt id [B], the states after all ids before it)."""
         # Dense ops only: the ragged ones (and their shape checks) were a third of the
         # tracing and start-up time of a first generation call, for a few ids.
-        ids = vectorizer.vectorize(prompt)
+        with tf.control_dependencies([assert_batch_within(tf.size(prompt), limits, "prompts")]):
+            ids = last_tokens(vectorizer.vectorize(prompt), limits)
         lengths = tf.cast(ids.row_lengths(), tf.int32)
         ids = tf.pad(ids.to_tensor(0), [[0, 0], [0, 1]])  # >= 1 column
         positions = tf.range(tf.shape(ids)[1])[None, :]
@@ -117,7 +122,7 @@ def _language_model_parts(vectorizer, models, level):
     return prefill, stop_ids, join
 
 
-def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000, mode=None):
+def generation_serving_fn(vectorizer, models, level, limits=DEFAULT_LIMITS, mode=None):
     """Returns `serve(prompt, max_length, temperature, top_k, top_p, seed, stop=None)` -> dict.
 
     Outputs: `text` (prompt + continuation), `generated` (continuation only) and
@@ -125,8 +130,10 @@ def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000, mod
     `tf.while_loop` over the step model (the RNN state is the cache), with stateless
     RNG seeded by `seed`, padding and `<unk>` never generated, and `stop` strings
     ending a text (one-token stops end its loop early). Any knob value gives a defined
-    result: `max_length` is clipped to `[0, max_new_tokens]`, temperature <= 0 is
-    greedy, top_k <= 0 and top_p >= 1 are off.
+    result: `max_length` is clipped to `[0, limits.max_new_tokens]`, temperature <= 0
+    is greedy, top_k <= 0 and top_p >= 1 are off; a prompt is read by its last
+    `limits.max_prompt_tokens` tokens; more than `limits.max_batch` prompts fail the
+    request (see `rnnapps.decoding.limits`).
 
     Tracing less, for a fast first call from Python (`TextGenerator.generate`): `mode`
     (see `rnnapps.decoding.choice_mode`) fixes greedy / plain / truncated sampling when
@@ -137,8 +144,9 @@ def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000, mod
     Example:
         >>> serve = generation_serving_fn(gen.vectorizer, gen.models, "char")  # doctest: +SKIP
     """
-    prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
+    prefill, stop_ids, join = _language_model_parts(vectorizer, models, level, limits)
     banned = BanTokens([0, 1])
+    max_new_tokens = limits.max_new_tokens
 
     def serve(prompt, max_length, temperature, top_k, top_p, seed, stop=None):
         token_step = models.token_step()
@@ -154,13 +162,13 @@ def generation_serving_fn(vectorizer, models, level, max_new_tokens=100_000, mod
     return serve
 
 
-def beam_generation_fn(vectorizer, models, level, beam_width):
+def beam_generation_fn(vectorizer, models, level, beam_width, limits=DEFAULT_LIMITS):
     """Like `generation_serving_fn`, with beam search (the most likely continuation).
 
     Returns a `tf.function` `(prompt, max_length, stop) -> dict`. The first one-token
     stop string is the beam's end token.
     """
-    prefill, stop_ids, join = _language_model_parts(vectorizer, models, level)
+    prefill, stop_ids, join = _language_model_parts(vectorizer, models, level, limits)
     banned = BanTokens([0, 1])
 
     @tf.function(reduce_retracing=True, autograph=False)  # explicit loops: AutoGraph would only add tracing time
@@ -168,7 +176,7 @@ def beam_generation_fn(vectorizer, models, level, beam_width):
         token_step = models.token_step()
         last, states = prefill(prompt, token_step)
         ends = tf.concat([stop_ids(stop), [-1]], axis=0)
-        result = beam_search(loop_step_fn(models, token_step), last, states, tf.maximum(max_length, 0), beam_width, end_id=ends[0], processor=banned)
+        result = beam_search(loop_step_fn(models, token_step), last, states, tf.clip_by_value(max_length, 0, limits.max_new_tokens), beam_width, end_id=ends[0], processor=banned)
         text, generated = join(result.tokens[:, 0], result.lengths[:, 0], prompt, stop)
         return {"text": text, "generated": generated, "token_ids": result.tokens[:, 0]}
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 from rnnapps.data.poem_batches import END, START
 from rnnapps.data.poems import FORM_ALIASES, FORMS
 from rnnapps.decoding import sample
+from rnnapps.decoding.limits import DEFAULT_LIMITS, assert_batch_within
 from rnnapps.decoding.poetry import PoemConstraints, forced_tokens
 from rnnapps.export.generation import loop_step_fn
 
@@ -59,7 +60,7 @@ def form_shape(form):
     return shape[0], shape[1]
 
 
-def poem_serving_fn(vectorizer, models, tables):
+def poem_serving_fn(vectorizer, models, tables, limits=DEFAULT_LIMITS):
     """Returns `serve(form, acrostic, first_line, mood, rhyme, no_repeat, temperature, top_k, seed)`.
 
     The batch is one poem per row of `acrostic`, `first_line` and `mood` (equal
@@ -68,13 +69,15 @@ def poem_serving_fn(vectorizer, models, tables):
     odd requests: characters that are unknown or not Han are dropped from acrostics
     and fixed-form first lines, extra ones beyond the form too; an acrostic in the
     free form is ignored; a mood longer than 64 tokens keeps its last 64; temperature
-    <= 0 is greedy, top_k <= 0 is off. An unknown form, unequal batch lengths, or rhyme
-    asked of an export made without rhyme tables fail the request with a message.
+    <= 0 is greedy, top_k <= 0 is off. An unknown form, unequal batch lengths, more than
+    `limits.max_batch` rows, or rhyme asked of an export made without rhyme tables fail
+    the request with a message.
 
     Args:
         vectorizer: the char `TextVectorizer` of the poet.
         models: its `LanguageModels` (prefill and token_step are used).
         tables: `PoemTables` of the vocabulary.
+        limits: `RequestLimits` (rows per request).
 
     Example:
         >>> serve = poem_serving_fn(poet.vectorizer, poet.models, poet._tables())  # doctest: +SKIP
@@ -96,6 +99,7 @@ def poem_serving_fn(vectorizer, models, tables):
             tf.equal(tf.shape(first_line)[0], batch) & tf.equal(tf.shape(mood)[0], batch),
             ["acrostic, first_line and mood must have one entry per poem (equal lengths)"],
         )
+        assert_batch_within(batch, limits, "poems")
         if not has_rhymes:
             tf.debugging.Assert(tf.logical_not(rhyme), ["this export has no rhyme table (pypinyin was missing when it was made)"])
         lines, chars = form_shape(form)

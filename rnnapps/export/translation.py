@@ -11,7 +11,8 @@ Defined results for any request:
 - a source of unknown words only is translated like any other (each is `<unk>`);
 - a source longer than the vectorizer's `max_length` is truncated (its start is kept);
 - invalid UTF-8 bytes are repaired to U+FFFD by the vectorizer;
-- `max_length` is clipped to `[0, limit]`; 0 gives empty translations.
+- `max_length` is clipped to `[0, limit]`; 0 gives empty translations;
+- a request of more than `limits.max_batch` sources fails with a message.
 """
 
 import tensorflow as tf
@@ -19,6 +20,7 @@ import tensorflow as tf
 from rnnapps.builders.seq2seq import decoder_step_fn
 from rnnapps.data.parallel import END_ID, START_ID
 from rnnapps.decoding import BanTokens, beam_search, sample
+from rnnapps.decoding.limits import DEFAULT_LIMITS, assert_batch_within
 from rnnapps.errors import ConfigError
 from rnnapps.text import detokenize_graph
 
@@ -53,6 +55,7 @@ def translation_fn(
     replace_unknown=True,
     limit=MAX_TRANSLATION_LENGTH,
     search="auto",
+    limits=DEFAULT_LIMITS,
 ):
     """Returns `run(source: string[B], max_length: int32[], length_penalty=None) -> dict`.
 
@@ -90,6 +93,8 @@ def translation_fn(
 
     def encode(source):
         source = tf.reshape(tf.convert_to_tensor(source, tf.string), [-1])
+        with tf.control_dependencies([assert_batch_within(tf.size(source), limits, "sources")]):
+            source = tf.identity(source)
         ids = source_vectorizer.vectorize(source, ensure_nonempty=True).to_tensor(0)
         ids = tf.pad(ids, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids)[1])]])  # >= 1 step for empty batches
         tokens = source_vectorizer.tokenize(source)

@@ -53,7 +53,9 @@ class TiedEmbedding(keras.layers.Layer):
         return ops.take(self.embeddings, inputs, axis=0)
 
     def compute_mask(self, inputs, mask=None, reverse=False):
-        if reverse:
+        # Keras may call compute_mask without the call's `reverse=True`: a float input is
+        # the reverse direction (vectors -> logits), whose mask is the incoming one.
+        if reverse or "float" in str(inputs.dtype):
             return mask
         return ops.not_equal(inputs, 0) if self.mask_zero else None
 

@@ -1,6 +1,5 @@
 """Default callbacks, and `SaveBestApp`, which checkpoints a whole app (not bare weights)."""
 
-import importlib.util
 import math
 import os
 
@@ -116,10 +115,7 @@ def default_callbacks(
     if checkpoint_dir is not None and save_fn is not None:
         callbacks.append(SaveBestApp(save_fn, os.path.join(checkpoint_dir, "best"), monitor=monitor))
     if tensorboard_dir is not None:
-        # Keras' TensorBoard callback fails at the first scalar without the package:
-        # say so before training starts rather than after the first epoch.
-        if importlib.util.find_spec("tensorboard") is None:
-            raise ConfigError("tensorboard_dir needs the tensorboard package: pip install tensorboard")
+        # tensorboard is an install requirement of rnnapps (TensorFlow 2.21 no longer brings it).
         callbacks.append(keras.callbacks.TensorBoard(log_dir=tensorboard_dir, update_freq=tensorboard_update_freq))
     history_log = EpochHistoryLog(backup_dir) if backup_dir is not None else None
     budget = None

@@ -8,6 +8,10 @@ from there. Two things are added here:
   config and a digest of its vocabulary). A rerun with other data or options would
   otherwise load weights of the wrong shape (or, worse, of the right shape for another
   vocabulary); it is refused with a `ConfigError` instead.
+- `check_backup_folder`: Keras deletes the whole backup directory once a fit finishes,
+  so a backup may only go to a new or empty directory, or one that holds nothing but
+  backup files; a folder with anything else in it (say, the checkpoint folder) is
+  refused with a `ConfigError` before training starts.
 - `EpochHistoryLog`: the epoch logs are written next to the backup, so the resumed
   run's history continues the interrupted one instead of starting at its first
   resumed epoch.
@@ -16,6 +20,7 @@ from there. Two things are added here:
 import hashlib
 import json
 import os
+import re
 
 import keras
 
@@ -24,6 +29,36 @@ from rnnapps.errors import ConfigError
 IDENTITY_FILE = "rnnapps_app.json"
 HISTORY_FILE = "rnnapps_history.json"
 KERAS_METADATA_FILE = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
+KERAS_WEIGHTS_FILE = "latest.weights.h5"  # written by keras.callbacks.BackupAndRestore
+# Every name a backup directory can hold: Keras' files (and their ".bkp" copies) and ours
+# (and the temporaries of their atomic writes).
+_BACKUP_ENTRY = re.compile(
+    rf"({re.escape(KERAS_WEIGHTS_FILE)}|{re.escape(KERAS_METADATA_FILE)})(\.bkp)?"
+    rf"|({re.escape(IDENTITY_FILE)}|{re.escape(HISTORY_FILE)})(\.tmp-\d+)?"
+)
+
+
+def check_backup_folder(backup_dir):
+    """Raises `ConfigError` unless `backup_dir` is new, empty or holds only backup files.
+
+    Keras' `BackupAndRestore` deletes its whole directory after a successful fit: a
+    folder with other files in it would lose them.
+
+    Example:
+        >>> check_backup_folder("a/new/folder")
+    """
+    backup_dir = os.fspath(backup_dir)
+    if not os.path.lexists(backup_dir):
+        return
+    if not os.path.isdir(backup_dir) or os.path.islink(backup_dir):
+        raise ConfigError(f"backup_dir {backup_dir} is not a directory: give a new or empty folder for the backup")
+    foreign = sorted(entry for entry in os.listdir(backup_dir) if not _BACKUP_ENTRY.fullmatch(entry))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        raise ConfigError(
+            f"backup_dir {backup_dir} holds files that are not an rnnapps backup ({shown}); the backup folder "
+            "is deleted once training finishes, so give a new or empty folder (e.g. a subfolder 'backup')"
+        )
 
 
 def app_identity(app_name, config, vocabularies):
@@ -54,11 +89,12 @@ def check_backup_identity(backup_dir, identity):
 
     Raises:
         ConfigError: the backup directory holds the training state of another app,
-            other options or another vocabulary.
+            other options or another vocabulary, or files that are not a backup.
 
     Example:
         >>> check_backup_identity("backup", app_identity("TextGenerator", {}, [["a"]]))  # doctest: +SKIP
     """
+    check_backup_folder(backup_dir)
     path = os.path.join(os.fspath(backup_dir), IDENTITY_FILE)
     # Only a backup that holds a training state (Keras writes its metadata at the first
     # epoch end) has something to protect; one left by a fit that failed earlier is reused.

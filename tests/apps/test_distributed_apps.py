@@ -10,6 +10,8 @@ trains all three apps, to pay for the TensorFlow start-up once.
 import json
 import os
 
+import pytest
+
 from tests.helpers import run_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -48,10 +50,15 @@ text = "the cat sat on the mat. the dog sat on the log.\\n" * 8
 gen = rnnapps.TextGenerator(cell="gru", units=8, depth=1, embedding_dim=4, sequence_length=12, strategy=strategy)
 gen.fit(text, epochs=1, batch_size=4, validation_split=0, verbose=0)
 export = tf.saved_model.load(gen.export({str(tmp_path)!r}, "lm"))
-served = export.signatures["generate"](prompt=tf.constant(["the"]), max_length=tf.constant(6), temperature=tf.constant(0.0),
-                                       top_k=tf.constant(0), top_p=tf.constant(1.0), seed=tf.constant(0, tf.int64))
-# (Python-side generation is tested elsewhere; tracing it here would double this test's time.)
+served = export.signatures["generate"](prompt=tf.constant(["the", "", "dog sat"]), max_length=tf.constant(6), temperature=tf.constant(0.7),
+                                       top_k=tf.constant(5), top_p=tf.constant(0.9), seed=tf.constant(3, tf.int64))
+python = gen.generate(["the", "", "dog sat"], max_length=6, temperature=0.7, top_k=5, top_p=0.9, seed=3, return_details=True)
 out["generator"] = [served["text"].numpy()[0].decode(), served["generated"].numpy()[0].decode(), gen.history.history["grad_norm"][0]]
+out["generator_full"] = [
+    [[t.decode() for t in served["text"].numpy()], [t.decode() for t in served["generated"].numpy()],
+     [[int(i) for i in row if i > 0] for row in served["token_ids"].numpy()]],
+    [python["text"], python["generated"], python["token_ids"]],
+]
 
 pairs = [("one two", "uno dos"), ("two three", "dos tres"), ("three one", "tres uno")] * 4
 tr = rnnapps.Translator(cell="gru", units=4, source_embedding_dim=4, target_embedding_dim=4, strategy=strategy)
@@ -59,6 +66,13 @@ tr.fit(pairs, epochs=1, batch_size=4, validation_split=0, verbose=0)
 export = tf.saved_model.load(tr.export({str(tmp_path)!r}, "tr", beam_width=2))
 served = export.signatures["serving_default"](source=tf.constant(["one two"]))
 out["translator"] = [served["translation"].numpy()[0].decode(), tr.translate("one two"), tr.history.history["grad_norm"][0]]
+beam = export.signatures["translate"](source=tf.constant(["one two", "three", ""]), max_length=tf.constant(5))
+details = tr.translate(["one two", "three", ""], beam_width=2, max_length=5, return_details=True)
+out["translator_full"] = [
+    [[t.decode() for t in beam["translations"].numpy()[:, 0]], beam["scores"].numpy()[:, 0].tolist(),
+     [[t.decode() for t in row if t] for row in beam["tokens"].numpy()]],
+    [[d.translation for d in details], [d.scores[0] for d in details], [d.output_tokens for d in details]],
+]
 
 poet = rnnapps.PoetryGenerator(cell="gru", units=8, depth=1, embedding_dim=8, strategy=strategy)
 poet.fit(os.path.join({ROOT!r}, "rnnapps", "samples", "poems.txt"), epochs=1, batch_size=16, validation_split=0, verbose=0)
@@ -68,6 +82,7 @@ served = export.signatures["generate"](
     rhyme=tf.constant(False), no_repeat=tf.constant(False), temperature=tf.constant(0.8), top_k=tf.constant(0),
     seed=tf.constant(3, tf.int64))
 out["poet"] = [served["poem"].numpy()[0].decode(), poet.history.history["grad_norm"][0]]
+out["poet_full"] = [served["poem"].numpy()[0].decode(), poet.generate(form="wujue", acrostic="春花秋月", temperature=0.8, seed=3)]
 print(json.dumps(out))
 """
     result = run_python(code, cwd=ROOT, timeout=400)
@@ -82,6 +97,13 @@ print(json.dumps(out))
     assert text == "the" + generated and len(generated) > 0 and grad_norm > 0  # the export generates
     served, python, grad_norm = answer["translator"]
     assert served == python and grad_norm > 0  # the export answers as the app does
+    # Every output, not one label: the exports answer exactly like the apps under the strategy.
+    served_full, python_full = answer["generator_full"]
+    assert served_full == python_full
+    served_full, python_full = answer["translator_full"]
+    assert served_full[0] == python_full[0] and served_full[2] == python_full[2]
+    assert served_full[1] == pytest.approx(python_full[1], rel=1e-5, abs=1e-6)
+    assert answer["poet_full"][0] == answer["poet_full"][1]
     poem, grad_norm = answer["poet"]
     lines = [line for line in poem.replace("，", "|").replace("。", "|").split("|") if line]
     assert grad_norm > 0 and [len(line) for line in lines] == [5] * 4, poem  # a wujue, exact form

@@ -187,3 +187,10 @@ def test_mixed_bfloat16_poet_writes_exact_forms():
     assert poet.get_config()["mixed_precision"] == "mixed_bfloat16"
     poems = poet.generate(form="qijue", acrostic="春秋", rhyme=True, seed=0, num_poems=4)
     assert all(poem_form(p, strict=True) == "qijue" and p[0] == "春" for p in poems)
+
+
+def test_lone_surrogates_in_mood_acrostic_and_first_line_are_replaced_not_raised(untrained):
+    poem = untrained.generate(form="wujue", mood="秋\ud800夜", temperature=0.0)
+    assert poem == untrained.generate(form="wujue", mood="秋?夜", temperature=0.0)
+    with pytest.raises(ConfigError, match="not know|unknown"):
+        untrained.generate(form="wujue", acrostic="春\udc00")  # a "?" the model does not know: a clear error

@@ -167,9 +167,18 @@ def test_fit_resumes_from_backup_after_a_crash(tmp_path):
         first.fit(texts, labels, epochs=4, validation_split=0, backup_dir=str(backup),
                   callbacks=[CrashAfterSecondEpoch()], early_stopping_patience=None, verbose=0)
     assert backup.exists()
+    ran = []
+
+    class CountEpochs(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            ran.append(epoch)
+
     second = rnnapps.SentimentClassifier(**SMALL)
-    second.fit(texts, labels, epochs=4, validation_split=0, backup_dir=str(backup), early_stopping_patience=None, verbose=0)
-    # Epochs 3-4 ran; the history also holds the two epochs before the crash.
+    second.fit(texts, labels, epochs=4, validation_split=0, backup_dir=str(backup), early_stopping_patience=None,
+               callbacks=[CountEpochs()], verbose=0)
+    # Only epochs 3-4 ran (a fit that ignored the backup would run all four); the history
+    # also holds the two epochs before the crash.
+    assert ran == [2, 3]
     assert second.history.epoch == [0, 1, 2, 3] and len(second.history.history["loss"]) == 4
 
 

@@ -2,6 +2,8 @@
 logical devices must be configured before TensorFlow initialises)."""
 
 import json
+
+import numpy as np
 import os
 
 from tests.helpers import run_python
@@ -22,15 +24,21 @@ texts, labels = tiny_sentiment_data(per_class=20)
 clf = rnnapps.SentimentClassifier(cell="gru", units=8, embedding_dim=8, strategy=strategy)
 clf.fit(texts, labels, epochs=3, batch_size=16, validation_split=0.2, verbose=0)
 export = clf.export({str(tmp_path)!r}, "sentiment")
-served = tf.saved_model.load(export).signatures["serving_default"](text=tf.constant(["superb film"]))
+requests = ["superb film", "dull plot and poor acting", "", "average story"]
+served = tf.saved_model.load(export).signatures["serving_default"](text=tf.constant(requests))
 reloaded = rnnapps.load(clf.save({str(tmp_path / 'saved')!r}), strategy=strategy)
+
+def full(predictions):
+    return [predictions.labels, predictions.probabilities.tolist(), predictions.class_ids.tolist()]
+
 print(json.dumps({{
     "replicas": strategy.num_replicas_in_sync,
     "epochs": len(clf.history.history["loss"]),
     "grad_norm": clf.history.history["grad_norm"][-1],
-    "served": served["label"].numpy()[0].decode(),
-    "python": clf.predict(["superb film"]).labels[0],
-    "reloaded": reloaded.predict(["superb film"]).labels[0],
+    "served": [[t.decode() for t in served["label"].numpy()], served["probabilities"].numpy().tolist(),
+               served["class_id"].numpy().tolist()],
+    "python": full(clf.predict(requests)),
+    "reloaded": full(reloaded.predict(requests)),
 }}))
 """
     result = run_python(code, cwd=ROOT)
@@ -38,4 +46,7 @@ print(json.dumps({{
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["replicas"] == 2 and answer["epochs"] == 3
     assert answer["grad_norm"] > 0
-    assert answer["served"] == answer["python"] == answer["reloaded"]
+    # Every output of every request, not one label: the export and the reloaded app answer like the app.
+    for outputs in (answer["served"], answer["reloaded"]):
+        assert outputs[0] == answer["python"][0] and outputs[2] == answer["python"][2]
+        np.testing.assert_allclose(outputs[1], answer["python"][1], rtol=1e-5, atol=1e-6)

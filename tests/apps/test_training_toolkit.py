@@ -2,6 +2,7 @@
 float32 outputs, clipping options, per-layer grad norms and history kept in the save."""
 
 import json
+import math
 import os
 
 import keras
@@ -13,6 +14,7 @@ from rnnapps.errors import ConfigError
 from tests.helpers import tiny_sentiment_data
 
 TEXT = "the cat sat on the mat. the dog sat on the log.\n" * 6
+POEMS = ["床前明月光，疑是地上霜。举头望明月，低头思故乡。", "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"] * 4
 PAIRS = [("one two", "uno dos"), ("two three", "dos tres"), ("three one", "tres uno")] * 6
 
 
@@ -22,6 +24,10 @@ def classifier(**options):
 
 def generator(**options):
     return rnnapps.TextGenerator(cell="gru", units=4, depth=1, embedding_dim=4, sequence_length=12, **options)
+
+
+def poet(**options):
+    return rnnapps.PoetryGenerator(cell="gru", units=4, depth=1, embedding_dim=4, **options)
 
 
 def translator(**options):
@@ -36,13 +42,16 @@ def fit(app, epochs=1, **options):
         return app.fit(texts, labels, epochs=epochs, batch_size=8, **options)
     if isinstance(app, rnnapps.TextGenerator):
         return app.fit(TEXT, epochs=epochs, batch_size=4, **options)
+    if isinstance(app, rnnapps.PoetryGenerator):
+        return app.fit(POEMS, epochs=epochs, batch_size=4, **options)
     return app.fit(PAIRS, epochs=epochs, batch_size=6, **options)
 
 
-APPS = [classifier, generator, translator]
+APPS = [classifier, generator, poet, translator]
+IDS = ["classifier", "generator", "poet", "translator"]
 
 
-@pytest.mark.parametrize("make", APPS, ids=["classifier", "generator", "translator"])
+@pytest.mark.parametrize("make", APPS, ids=IDS)
 def test_resume_true_trains_through_a_backup_and_keeps_history(make, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     seen = {}
@@ -76,9 +85,26 @@ def test_a_backup_of_other_options_is_refused(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         fit(generator(), epochs=2, backup_dir=str(backup), callbacks=[Crash()])
+    # Ctrl-C (KeyboardInterrupt) leaves the backup intact: Keras removes it only after a finished fit.
+    assert {"latest.weights.h5", "training_metadata.json", "rnnapps_app.json"} <= set(os.listdir(backup))
     # Other data: the vocabulary differs (other options are caught the same way, see tests/training).
     with pytest.raises(ConfigError, match="belongs to another training.*vocabulary built from the data differs"):
         generator().fit(TEXT.upper(), epochs=1, batch_size=4, validation_split=0, verbose=0, backup_dir=str(backup))
+
+
+def test_a_backup_dir_with_foreign_files_is_refused_and_left_intact(tmp_path):
+    """Keras deletes the backup folder after a finished fit: pointing backup_dir at a folder
+    with other files in it (here the checkpoint folder) must not lose them."""
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    (folder / "best_model_notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="not an rnnapps backup.*new or empty folder"):
+        fit(classifier(), backup_dir=str(folder))
+    assert sorted(os.listdir(folder)) == ["best_model_notes.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    fit(classifier(), backup_dir=str(empty))  # a new or empty folder is fine (and removed afterwards)
+    assert not empty.exists()
 
 
 def test_where_resume_puts_its_backup():
@@ -115,7 +141,7 @@ def test_mixed_bfloat16_keeps_outputs_float32_and_restores_the_policy(make, tmp_
         assert isinstance(app.translate("one two"), str)
 
 
-@pytest.mark.parametrize("make", APPS, ids=["classifier", "generator", "translator"])
+@pytest.mark.parametrize("make", APPS, ids=IDS)
 def test_clipping_options_one_at_a_time(make):
     with pytest.raises(ConfigError, match="only one of clipnorm, global_clipnorm, clipvalue"):
         make(global_clipnorm=1.0, clipvalue=0.5)
@@ -145,3 +171,37 @@ def test_stateful_tbptt_training_resumes_exactly(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run(str(tmp_path / "backup"), [Crash()])
     assert run(str(tmp_path / "backup")) == pytest.approx(whole, rel=1e-5)
+
+
+def test_early_stopping_patience_restarts_on_a_resumed_fit(tmp_path, monkeypatch):
+    """The resumed fit's EarlyStopping starts afresh (wait 0, no best yet) instead of
+    carrying the interrupted run's count, and judges only the epochs it runs."""
+    states = []
+
+    class RecordingEarlyStopping(keras.callbacks.EarlyStopping):
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            states.append(("begin", self.wait, self.best))
+
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            states.append((epoch, self.wait, self.best, float(logs["loss"])))
+
+    monkeypatch.setattr(keras.callbacks, "EarlyStopping", RecordingEarlyStopping)
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    backup = str(tmp_path / "backup")
+    with pytest.raises(KeyboardInterrupt):
+        fit(generator(), epochs=4, backup_dir=backup, callbacks=[Crash()], early_stopping_patience=1)
+    interrupted = list(states)
+    states.clear()
+    fit(generator(), epochs=4, backup_dir=backup, early_stopping_patience=1)
+    assert [s[0] for s in interrupted] == ["begin", 0, 1]
+    assert states[0][0] == "begin" and states[0][1] == 0 and states[0][2] in (None, math.inf)  # nothing carried over
+    first_resumed = states[1]
+    assert first_resumed[0] == 2  # the resumed fit starts at epoch 3
+    assert first_resumed[1] == 0 and first_resumed[2] == first_resumed[3]  # its own first epoch is the best so far

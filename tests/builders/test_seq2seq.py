@@ -143,7 +143,7 @@ def test_two_epochs_on_a_copy_task_reduce_the_loss_and_log_grad_norm(options):
     history = models.train.fit(inputs, targets, epochs=2, batch_size=32, verbose=0).history
     assert history["loss"][1] < history["loss"][0]
     assert all(np.isfinite(history["grad_norm"])) and history["grad_norm"][0] > 0
-    assert 0.0 <= history["accuracy"][1] <= 1.0
+    assert history["accuracy"][1] > history["accuracy"][0] > 0.0  # it learns, and accuracy counts real tokens
 
 
 def test_untrained_uniform_model_has_loss_log_v_and_padding_is_not_scored():

@@ -7,7 +7,7 @@ import pytest
 from rnnapps.builders.seq2seq import Seq2SeqSpec, build_seq2seq, decoder_step_fn
 from tests.builders.test_seq2seq import copy_task
 
-decoding = pytest.importorskip("rnnapps.decoding")
+from rnnapps import decoding
 
 START, END = 1, 2
 

@@ -315,6 +315,40 @@ def test_dispatch_missing_paths(missing, tmp_path, monkeypatch, tfds_calls):
     assert tfds_calls == []
 
 
+def test_text_without_safe_cut_points_is_cut_at_the_maximum_length_in_linear_time(tmp_path):
+    import time
+
+    marks = "a" + "\u0301" * 8000  # combining marks only: nowhere to cut without splitting
+    chunks = list(chunk_text([marks], chunk_chars=1000, max_chunk_chars=1000))
+    assert "".join(chunks) == marks and len(chunks) == 9  # not thousands of one-character chunks
+    path = tmp_path / "marks.txt"
+    path.write_text("\u0301" * (1024 * 1024), encoding="utf-8")  # 2 MB of U+0301
+    start = time.perf_counter()
+    texts = texts_by_document(from_files(str(path)))
+    assert time.perf_counter() - start < 20
+    assert texts == ["\u0301" * (1024 * 1024)]
+    joiners = " \u200d" * 200_000  # whitespace always followed by a joiner
+    start = time.perf_counter()
+    assert "".join(chunk_text([joiners], chunk_chars=1000, max_chunk_chars=5000)) == joiners
+    assert time.perf_counter() - start < 20
+
+
+@pytest.mark.parametrize("pattern", ["/**", "/**/*.txt", "~/**"])
+def test_a_recursive_glob_over_the_whole_disk_is_refused(pattern, tfds_calls):
+    with pytest.raises(DataError, match="whole disk or home folder"):
+        text_corpus(pattern)
+
+
+def test_a_glob_with_too_many_matches_is_refused(tmp_path):
+    from rnnapps.data.files import glob_files
+
+    for index in range(5):
+        (tmp_path / f"{index}.txt").write_text("x")
+    assert len(glob_files(str(tmp_path / "*.txt"), limit=5)) == 5
+    with pytest.raises(DataError, match="more than 4 paths"):
+        glob_files(str(tmp_path / "*.txt"), limit=4)
+
+
 def test_dispatch_text_datasets_and_passthrough(tmp_path, monkeypatch, tfds_calls):
     monkeypatch.chdir(tmp_path)
     for text in ["a", "hello", "to be or not to be", "line one\nline two/three.txt", ""]:

@@ -75,8 +75,28 @@ def test_tang_npz_layout_is_decoded_between_start_and_end_markers(tmp_path):
     with pytest.raises(DataError, match="is not an .npz archive"):
         list(poem_source(str(tmp_path / "fake.npz")))
     (tmp_path / "cut.npz").write_bytes((tmp_path / "tang.npz").read_bytes()[:300])
-    with pytest.raises(DataError, match="could not read .*cut.npz as a tang.npz poetry file"):
+    with pytest.raises(DataError, match="could not read .*cut.npz as an .npz archive"):
         list(poem_source(str(tmp_path / "cut.npz")))
+
+
+class _WritesAFile:
+    """A pickle payload: unpickling it with numpy's default loader would create `path`."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return exec, (f"open({self.path!r}, 'w').write('pwned')",)
+
+
+def test_a_crafted_tang_npz_cannot_run_code(tmp_path):
+    target = tmp_path / "PWNED"
+    payload = np.empty((), dtype=object)
+    payload[()] = {0: "<START>", 1: _WritesAFile(str(target))}
+    np.savez(tmp_path / "tang.npz", data=np.zeros((1, 4), "int64"), ix2word=payload)
+    with pytest.raises(DataError, match="refusing to unpickle builtins.exec"):
+        list(poem_source(str(tmp_path / "*.npz")))  # found through a glob too
+    assert not target.exists()
 
 
 def test_text_layouts_title_tab_author_tab_poem_colon_and_bare(tmp_path):
@@ -156,3 +176,17 @@ def test_a_file_that_vanishes_while_training_becomes_a_data_error(tmp_path):
     with pytest.raises(DataError, match="could not read"):
         with reader.reading():
             list(batches)
+
+
+def test_a_poem_string_is_never_read_as_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。\nSECRET=1\n")
+    texts = [p.text for p in poem_source(["file:.env", "床前明月光，疑是地上霜。举头望明月，低头思故乡。"])]
+    assert texts == ["file:.env", "床前明月光，疑是地上霜。举头望明月，低头思故乡。"]  # strings stay strings
+    assert not any("白日" in text for text in texts)  # .env was not read
+
+
+@pytest.mark.parametrize("pattern", ["/**", "/**/*.json", "~/**/*.txt"])
+def test_a_recursive_glob_over_the_whole_disk_is_refused(pattern):
+    with pytest.raises(DataError, match="whole disk or home folder"):
+        list(poem_source(pattern))

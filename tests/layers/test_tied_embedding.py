@@ -21,3 +21,14 @@ def test_reverse_is_the_transposed_matrix_plus_bias(tmp_path):
 def test_config_round_trip():
     revived = run_serialization_test(TiedEmbedding(5, 2, mask_zero=True))
     assert revived.mask_zero and revived.input_dim == 5
+
+
+def test_a_tied_language_model_trains_with_a_per_step_mask():
+    """The reverse call keeps the sequence's [B, T] mask (it gave the loss a [B, T, D] mask)."""
+    import rnnapps
+
+    generator = rnnapps.TextGenerator(level="word", cell="lstm", units=8, embedding_dim=8, depth=1,
+                                      sequence_length=8, tie_embeddings=True)
+    text = "to be or not to be, that is the question.\nwhether tis nobler in the mind to suffer.\n" * 30
+    generator.fit(text, epochs=1, batch_size=8, validation_split=0, verbose=0)
+    assert generator.history.history["loss"][0] > 0

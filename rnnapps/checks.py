@@ -1,0 +1,48 @@
+"""Validation of numeric options at the public entry points (Python API and CLI alike).
+
+A bad number must be a `ConfigError` that names the option and its range, never a
+silent wrong answer (`predict(batch_size=-1)` used to return zeros) or a raw
+`ValueError`/`OverflowError` from deep inside TensorFlow.
+
+Example:
+    >>> check_int("batch_size", 32, 1)
+    32
+    >>> check_real("validation_split", 0.1, 0.0, 1.0, high_open=True)
+    0.1
+"""
+
+import math
+import numbers
+
+from rnnapps.errors import ConfigError
+
+INT32_MAX = 2**31 - 1
+
+
+def check_int(name, value, low, high=None):
+    """Returns `value` as an int, or raises `ConfigError` unless it is an integer (not a bool) in `[low, high]`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or (high is not None and value > high):
+        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ConfigError(f"{name} must be an integer {bound}, got {value!r}")
+    return int(value)
+
+
+def check_optional_int(name, value, low, high=None):
+    """Like `check_int`, but None passes through (an option that can be off)."""
+    return None if value is None else check_int(name, value, low, high)
+
+
+def check_real(name, value, low=None, high=None, low_open=False, high_open=False):
+    """Returns `value` as a float, or raises `ConfigError` unless it is a finite number in range."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        span = f" in {left}{low}, {high}{right}" if low is not None and high is not None else (
+            f" >= {low}" if low is not None else (f" <= {high}" if high is not None else ""))
+        raise ConfigError(f"{name} must be a finite number{span}, got {value!r}")
+    return float(value)
