@@ -169,6 +169,30 @@ class App:
     def _after_load(self):
         """Called once a save is loaded (model, vocabulary and state in place)."""
 
+    def _adopt_loaded_model(self, loaded):
+        """Gives the rebuilt train model (`self.model`) the loaded model's weights and optimizer state.
+
+        Apps that rebuild a loaded `.keras` model around fresh layers (to wire their
+        inference models to the same weights) call this from `_after_load`, so a loaded
+        app's `fit` continues with the saved iteration count and Adam's moments instead of
+        a fresh optimizer (same builder, so the same weight and slot order).
+
+        Example:
+            >>> loaded = self.model; self._build_models(); self._adopt_loaded_model(loaded)  # doctest: +SKIP
+        """
+        self.model.set_weights(loaded.get_weights())
+        old = getattr(loaded, "optimizer", None)
+        new = getattr(self.model, "optimizer", None)
+        if old is None or new is None or not getattr(old, "built", False):
+            return
+        with self._scope():
+            new.build(self.model.trainable_variables)
+        if len(new.variables) != len(old.variables):
+            return
+        if all(tuple(mine.shape) == tuple(theirs.shape) for mine, theirs in zip(new.variables, old.variables)):
+            for mine, theirs in zip(new.variables, old.variables):
+                mine.assign(theirs)
+
     def _save_extra(self, directory):
         """Writes files beyond config, vocabulary and model into a save (e.g. a second vocabulary)."""
 

@@ -181,7 +181,7 @@ class TextGenerator(App):
         # around fresh layers and given its weights (same builder, same weight order).
         loaded = self.model
         self._build_models()
-        self.models.train.set_weights(loaded.get_weights())
+        self._adopt_loaded_model(loaded)  # weights and optimizer state
 
     def _build_models(self):
         with self._scope():

@@ -190,7 +190,7 @@ class PoetryGenerator(App):
     def _after_load(self):
         loaded = self.model
         self._build_models()
-        self.models.train.set_weights(loaded.get_weights())
+        self._adopt_loaded_model(loaded)  # weights and optimizer state
 
     def _build_models(self):
         vocabulary = self.vectorizer.get_vocabulary()

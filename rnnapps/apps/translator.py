@@ -333,22 +333,7 @@ class Translator(App):
         # around fresh layers and given its weights (same builder, same weight order).
         loaded = self.model
         self._build_models()
-        self.model.set_weights(loaded.get_weights())
-        self._copy_optimizer_state(loaded)
-
-    def _copy_optimizer_state(self, loaded):
-        """Carries Adam's moments (etc.) over, so that fitting a loaded translator continues smoothly."""
-        old = getattr(loaded, "optimizer", None)
-        if old is None or not getattr(old, "built", False):
-            return
-        new = self.model.optimizer
-        with self._scope():
-            new.build(self.model.trainable_variables)
-        if len(new.variables) != len(old.variables):
-            return
-        if all(tuple(a.shape) == tuple(b.shape) for a, b in zip(new.variables, old.variables)):
-            for mine, theirs in zip(new.variables, old.variables):
-                mine.assign(theirs)
+        self._adopt_loaded_model(loaded)
 
     def _build_models(self):
         with self._scope():

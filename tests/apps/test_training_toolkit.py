@@ -205,3 +205,22 @@ def test_early_stopping_patience_restarts_on_a_resumed_fit(tmp_path, monkeypatch
     first_resumed = states[1]
     assert first_resumed[0] == 2  # the resumed fit starts at epoch 3
     assert first_resumed[1] == 0 and first_resumed[2] == first_resumed[3]  # its own first epoch is the best so far
+
+
+@pytest.mark.parametrize("make", APPS, ids=IDS)
+def test_optimizer_state_survives_save_and_load_and_fit_continues_from_it(make, tmp_path):
+    app = make()
+    fit(app, epochs=2)
+    optimizer = app.model.optimizer
+    iterations = int(optimizer.iterations.numpy())
+    assert iterations > 0
+    saved_slots = [np.array(v) for v in optimizer.variables]
+    loaded = rnnapps.load(app.save(tmp_path / "app"))
+    reloaded = loaded.model.optimizer
+    assert int(reloaded.iterations.numpy()) == iterations  # the language-model apps used to come back at 0
+    assert len(reloaded.variables) == len(saved_slots)
+    for mine, theirs in zip(reloaded.variables, saved_slots):
+        np.testing.assert_array_equal(np.array(mine), theirs)  # Adam's moments too, not only the count
+    steps_per_epoch = iterations // 2
+    fit(loaded, epochs=1)
+    assert int(loaded.model.optimizer.iterations.numpy()) == iterations + steps_per_epoch
