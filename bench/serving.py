@@ -15,7 +15,7 @@ batching; `--no-batching` measures without it).
 Target: the classifier's REST throughput >= 0.7x in-process at 8 clients (exit status 1 on a miss).
 
 The exports have the apps' default sizes (classifier: LSTM(64), embedding 128; language
-model and poet: 2-layer LSTM(256); translator: bidirectional LSTM(256) encoder, beam 4),
+model and poet: GRU(512), embedding 256; translator: bidirectional GRU(256) encoder, beam 4),
 trained one epoch on the bundled samples or tiny data, since weights do not change the cost:
 
     python bench/serving.py                       # 2-5 minutes on 2 CPU cores, exports included
