@@ -145,7 +145,8 @@ class Translator(App):
         cell, units, encoder_units, depth, bidirectional, dropout, attention_units,
             attention_norm, source_embedding_dim, target_embedding_dim: the model (see
             `Seq2SeqSpec`). Default: GRU(256) encoder (bidirectional) and decoder, Luong
-            attention with a layer-normalized attentional vector, embeddings of 256.
+            attention, embeddings of 256; `attention_norm=True` layer-normalizes the
+            attentional vector.
         source_level, target_level: "word" or "char" tokens per side.
         lowercase, punctuation: text normalisation of both sides.
         source_max_tokens, target_max_tokens: vocabulary caps; min_count: rarer tokens

@@ -78,9 +78,10 @@ class Seq2SeqSpec:
             next step); costs the cuDNN path for the decoder.
         attention_units: hidden width of the concat/additive score (default: `units`).
         attention_norm: LayerNormalization of the attentional vector `tanh(Wc [c; h])`
-            before the output layer. None (default): on for Luong attention without input
-            feeding (the parallel decoder), where it keeps a fresh model from stalling on
-            the end token; True elsewhere is an error.
+            before the output layer (what the TF NMT tutorial model needed to stop predicting
+            the end token everywhere). Only for Luong attention without input feeding (the
+            parallel decoder); None or False: off (small models here learned a copy task
+            more slowly with it, and its effect on real data is not yet measured).
 
     Example:
         >>> Seq2SeqSpec(cell="gru", units=64, bidirectional=True).memory_width
@@ -140,8 +141,6 @@ class Seq2SeqSpec:
     def resolved_attention_norm(self):
         """Whether the attentional vector is layer-normalized (see `attention_norm`)."""
         parallel_luong = self.attention == "luong" and not self.input_feeding
-        if self.attention_norm is None:
-            return parallel_luong
         if self.attention_norm and not parallel_luong:
             raise ConfigError("attention_norm needs attention='luong' without input_feeding")
         return bool(self.attention_norm)

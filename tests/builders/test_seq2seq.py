@@ -209,17 +209,25 @@ def test_step_loop_decoders_accept_unknown_sequence_lengths(options):
     assert tuple(run(tf.constant([[3, 4, 0]]), tf.constant([[2, 5, 6, 7]])).shape) == (1, 4, 12)
 
 
-def test_attention_norm_is_on_for_the_parallel_luong_decoder_only():
-    assert Seq2SeqSpec(attention="luong").resolved_attention_norm is True
+def test_attention_norm_is_an_option_of_the_parallel_luong_decoder():
+    assert Seq2SeqSpec(attention="luong").resolved_attention_norm is False  # off by default
+    assert Seq2SeqSpec(attention="luong", attention_norm=True).resolved_attention_norm is True
     assert Seq2SeqSpec(attention="luong", input_feeding=True).resolved_attention_norm is False
-    assert Seq2SeqSpec(attention="bahdanau").resolved_attention_norm is False
-    assert Seq2SeqSpec(attention="luong", attention_norm=False).resolved_attention_norm is False
     with pytest.raises(ConfigError, match="attention_norm needs"):
         Seq2SeqSpec(attention="bahdanau", attention_norm=True)
-    normed = tiny(attention="luong")
+    with pytest.raises(ConfigError, match="attention_norm needs"):
+        Seq2SeqSpec(attention="luong", input_feeding=True, attention_norm=True)
+    normed = tiny(attention="luong", attention_norm=True)
     assert "attentional_norm" in [layer.name for layer in normed.train.layers]
-    plain = tiny(attention="luong", attention_norm=False)
+    plain = tiny(attention="luong")
     assert "attentional_norm" not in [layer.name for layer in plain.train.layers]
-    # The step model applies it too: its logits equal the teacher-forced ones (checked for
-    # the default options in the agreement test above); here, that the layer is shared.
+    # The step model applies it too: the same layer, and the same logits as teacher forcing.
     assert {id(v) for v in normed.train.get_layer("attentional_norm").weights} <= {id(v) for v in normed.decoder_step.weights}
+    full = numpy_of(normed.train([SOURCE, DECODER_INPUTS]))
+    step_fn, initial_states_fn = decoder_step_fn(normed)
+    states = initial_states_fn(SOURCE)
+    for t in range(DECODER_INPUTS.shape[1]):
+        logits, states, _ = step_fn(DECODER_INPUTS[:, t], states)
+        for row, length in enumerate(TARGET_LENGTHS):
+            if t < length:
+                np.testing.assert_allclose(numpy_of(logits)[row], full[row, t], rtol=1e-5, atol=1e-5)
