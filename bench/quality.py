@@ -235,7 +235,7 @@ def main(argv=None):
     if args.clock == "cpu":
         use_cpu_clock()
 
-    data = prepare(args.cache, tasks) if args.cache else prepare(None, tasks)
+    data = prepare(args.cache, tasks)  # None: $RNNAPPS_BENCH_DATA or ~/.cache/rnnapps/quality
     import keras
 
     budgets = {t: 60.0 * (args.budget_minutes if args.budget_minutes else BUDGET_MINUTES[t] * args.budget_scale) for t in tasks}

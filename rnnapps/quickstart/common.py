@@ -23,9 +23,22 @@ def hold_out_every(items, every):
     return kept, held_out
 
 
-def write_lines(path, lines, separator="\n"):
-    """Writes `lines` joined by `separator` to `path` (UTF-8), creating its folder; returns `path`."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(separator.join(lines) + "\n")
-    return path
+def write_held_out_split(items, every, folder, separator="\n"):
+    """Holds out every `every`-th item (`hold_out_every`) and writes both parts to
+    `folder`/train.txt and `folder`/held_out.txt, items joined by `separator`.
+
+    Returns:
+        (train path, held-out path, number of training items, number held out).
+
+    Example:
+        >>> write_held_out_split(["a", "b", "c", "d"], 4, "out")[2:]  # doctest: +SKIP
+        (3, 1)
+    """
+    train, held_out = hold_out_every(items, every)
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for name, part in (("train.txt", train), ("held_out.txt", held_out)):
+        paths.append(os.path.join(folder, name))
+        with open(paths[-1], "w", encoding="utf-8") as handle:
+            handle.write(separator.join(part) + "\n")
+    return paths[0], paths[1], len(train), len(held_out)

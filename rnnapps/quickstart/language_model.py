@@ -3,7 +3,7 @@
 import os
 import time
 
-from rnnapps.quickstart.common import SAMPLES_DIR, heading, hold_out_every, write_lines
+from rnnapps.quickstart.common import SAMPLES_DIR, heading, write_held_out_split
 
 LM_SAMPLE = os.path.join(SAMPLES_DIR, "dialogue.txt")
 PROMPTS = ["MARA:\n", "ELLEN:\nThe "]
@@ -14,14 +14,7 @@ def split_sample(work_dir, path=LM_SAMPLE):
     """Writes the sample's speeches (blank-line separated) to train.txt / held_out.txt in `work_dir`."""
     with open(path, encoding="utf-8") as handle:
         speeches = [block.strip("\n") for block in handle.read().split("\n\n") if block.strip()]
-    train, held_out = hold_out_every(speeches, HOLD_OUT_EVERY)
-    folder = os.path.join(work_dir, "language_model_data")
-    return (
-        write_lines(os.path.join(folder, "train.txt"), train, separator="\n\n"),
-        write_lines(os.path.join(folder, "held_out.txt"), held_out, separator="\n\n"),
-        len(train),
-        len(held_out),
-    )
+    return write_held_out_split(speeches, HOLD_OUT_EVERY, os.path.join(work_dir, "language_model_data"), separator="\n\n")
 
 
 def run(export_dir, work_dir, epochs):

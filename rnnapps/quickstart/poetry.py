@@ -3,7 +3,7 @@
 import os
 import time
 
-from rnnapps.quickstart.common import SAMPLES_DIR, heading, hold_out_every, write_lines
+from rnnapps.quickstart.common import SAMPLES_DIR, heading, write_held_out_split
 
 POEM_SAMPLE = os.path.join(SAMPLES_DIR, "poems.txt")
 REQUESTS = [
@@ -19,14 +19,7 @@ def split_sample(work_dir, path=POEM_SAMPLE):
     """Writes the sample's poems (one per line) to train.txt / held_out.txt in `work_dir`."""
     with open(path, encoding="utf-8") as handle:
         poems = [line.rstrip("\n") for line in handle if line.strip()]
-    train, held_out = hold_out_every(poems, HOLD_OUT_EVERY)
-    folder = os.path.join(work_dir, "poetry_data")
-    return (
-        write_lines(os.path.join(folder, "train.txt"), train),
-        write_lines(os.path.join(folder, "held_out.txt"), held_out),
-        len(train),
-        len(held_out),
-    )
+    return write_held_out_split(poems, HOLD_OUT_EVERY, os.path.join(work_dir, "poetry_data"))
 
 
 def run(export_dir, work_dir, epochs):
