@@ -196,6 +196,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="rounds per app (default: 3)")
     parser.add_argument("--no-batching", action="store_true", help="run rnnapps serve --no-batching")
     parser.add_argument("--workers", type=int, default=8, help="rnnapps serve --workers (default: 8)")
+    parser.add_argument("--batch-threads", type=int, help="rnnapps serve --batch-threads (default: the server's)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -211,6 +212,8 @@ def main(argv=None):
         env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
         command = [sys.executable, "-m", "rnnapps.cli", "serve", *[os.path.join(base, a) for a in args.apps],
                    "--port", str(port), "--poll-seconds", "0", "--workers", str(args.workers), "--no-demo"] + (["--no-batching"] if args.no_batching else [])
+        if args.batch_threads is not None:
+            command += ["--batch-threads", str(args.batch_threads)]
         server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         results = {}
         try:

@@ -58,7 +58,7 @@ def add_parser(sub):
     batching = serve.add_argument_group("batching (signatures with only batch-shaped inputs and outputs, e.g. the classifier's)")
     batching.add_argument("--no-batching", action="store_true", help="run every request on its own")
     batching.add_argument("--max-batch-rows", type=int, default=64, help="most rows merged into one call (default: 64)")
-    batching.add_argument("--batch-threads", type=int, default=1, help="merged calls running at once (default: 1; TensorFlow already spreads one call over the cores)")
+    batching.add_argument("--batch-threads", type=int, default=2, help="merged calls running at once (default: 2, so the next call starts while the server answers the last one)")
     limits = serve.add_argument_group("request limits (a request beyond them gets a 400)")
     limits.add_argument("--max-body-bytes", type=int, default=LIMITS.max_body_bytes, help=f"largest request body (default: {LIMITS.max_body_bytes})")
     limits.add_argument("--max-rows", type=int, default=LIMITS.max_rows, help=f"most rows (texts, prompts) per request (default: {LIMITS.max_rows})")

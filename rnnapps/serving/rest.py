@@ -9,8 +9,10 @@ Not part of TF Serving: `GET /` (the demo page), `/static/...` (its files) and
 `GET /demo/models.json` (served models and their apps, so the page can fill itself in).
 
 Every response carries permissive CORS headers (a page on another origin may call the
-API, like TF Serving with `--rest_api_enable_cors_support`). Parsing, the signature call
-and the JSON encoding of a predict request run in a thread pool, never on the event loop.
+API, like TF Serving with `--rest_api_enable_cors_support`). Signatures run in a thread pool,
+never on the event loop. A small predict body (16 KiB at most) is decoded on the loop and, if
+its signature is batchable, joins an `AsyncBatcher` that merges concurrent requests into one
+call (one thread hop per merged call); larger bodies are decoded and encoded in the pool too.
 
 Example:
     >>> app = create_app(ModelRegistry({"sentiment": "saved_models/sentiment"}).start())  # doctest: +SKIP
@@ -19,9 +21,12 @@ Example:
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
+import traceback
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
@@ -29,6 +34,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from rnnapps.serving.batching import AsyncBatcher
 from rnnapps.serving.errors import ServingError, invalid
 from rnnapps.serving.json_tensors import format_predict, parse_predict
 from rnnapps.serving.limits import ServerLimits, check_request
@@ -36,11 +42,17 @@ from rnnapps.serving.limits import ServerLimits, check_request
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 PREDICT_PATH = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?:(classify|regress|predict)", re.I)
 STATUS_PATH = re.compile(r"/v1/models(?:/([^/:]+))?(?:/versions/(\d+)|/labels/([^/:]+))?(?:/(metadata))?", re.I)
+# Bodies up to this size are decoded on the event loop (a few microseconds for a short text),
+# so a batchable request reaches its batch without a thread hop; larger ones in a worker thread.
+ON_LOOP_BODY_BYTES = 16 * 1024
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, GET",
     "Access-Control-Allow-Headers": "Content-Type",
 }
+RAW_HEADERS = [(b"content-type", b"application/json")] + [
+    (key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in CORS_HEADERS.items()
+]
 
 
 def json_response(payload, status=200):
@@ -48,8 +60,54 @@ def json_response(payload, status=200):
     return Response(body, status_code=status, media_type="application/json", headers=CORS_HEADERS)
 
 
+def error_body(error):
+    return json.dumps({"error": str(error)}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def error_response(error):
-    return json_response({"error": str(error)}, error.http_status)
+    return json_response(error_body(error), error.http_status)
+
+
+class PredictFastPath:
+    """The ASGI app: `POST /v1/...` straight to `post(path, chunks, content length)`, the
+    rest to the starlette app. Predict requests are the hot path; skipping starlette's
+    middleware, request and response objects saves about a fifth of the event loop's time
+    per request (measured with the signature call stubbed out), and the answers are the same.
+    """
+
+    def __init__(self, post, app):
+        self._post = post
+        self.app = app
+        self.state = app.state
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        declared = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"content-length"), None)
+        try:
+            status, body = await self._post(scope["path"], _body_chunks(receive), declared)
+        except _Disconnected:
+            return
+        except Exception as error:  # noqa: BLE001 - answered as TF Serving would, and logged
+            traceback.print_exc()
+            status, body = 500, error_body(ServingError("INTERNAL", f"{type(error).__name__}: {error}"))
+        headers = RAW_HEADERS + [(b"content-length", str(len(body)).encode("latin-1"))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _body_chunks(receive):
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
 
 
 def _proto_json(message, preserve_names=True):
@@ -60,8 +118,8 @@ def _proto_json(message, preserve_names=True):
     )
 
 
-def predict_json(registry, limits, name, version, body):
-    """A predict request body (bytes) -> the response body (bytes); runs in a worker thread."""
+def decode_predict(registry, limits, name, version, body):
+    """A predict request body (bytes) -> (servable, signature, inputs, request format)."""
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
@@ -75,9 +133,18 @@ def predict_json(registry, limits, name, version, body):
     signature = servable.signature(signature_name)
     inputs, request_format = parse_predict(document, signature.inputs)
     check_request(inputs, limits)
-    outputs = servable.predict(signature.name, inputs)
-    payload = format_predict(outputs, request_format)
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    signature.check(inputs)
+    return servable, signature, inputs, request_format
+
+
+def encode_predict(outputs, request_format):
+    return json.dumps(format_predict(outputs, request_format), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def predict_json(registry, limits, name, version, body):
+    """A predict request body (bytes) -> the response body (bytes); runs in a worker thread."""
+    servable, signature, inputs, request_format = decode_predict(registry, limits, name, version, body)
+    return encode_predict(servable.predict(signature.name, inputs), request_format)
 
 
 def metadata_json(servable):
@@ -117,18 +184,61 @@ def create_app(registry, limits=None, workers=8, demo=True):
     limits = limits or ServerLimits()
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rnnapps-serve")
     state = {"pending": 0}
+    async_batchers = weakref.WeakKeyDictionary()  # servable -> {signature name: AsyncBatcher}
 
-    async def read_body(request):
-        declared = request.headers.get("content-length")
+    async def read_body(chunks, declared):
+        """The body from the async iterator `chunks`, refused early when it is too large."""
         if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
             raise invalid(f"the request body has {declared} bytes; this server takes at most {limits.max_body_bytes}")
-        chunks, size = [], 0
-        async for chunk in request.stream():
+        parts, size = [], 0
+        async for chunk in chunks:
             size += len(chunk)
             if size > limits.max_body_bytes:
                 raise invalid(f"the request body exceeds {limits.max_body_bytes} bytes, the most this server takes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def predict(name, version, body):
+        loop = asyncio.get_running_loop()
+        if len(body) > ON_LOOP_BODY_BYTES:  # decoding a large body would stall the other requests
+            return await loop.run_in_executor(executor, predict_json, registry, limits, name, version, body)
+        servable, signature, inputs, request_format = decode_predict(registry, limits, name, version, body)
+        batcher = async_batcher(servable, signature)
+        if batcher is None:
+            return await loop.run_in_executor(executor, lambda: encode_predict(servable.predict(signature.name, inputs), request_format))
+        return encode_predict(await batcher(inputs), request_format)
+
+    def async_batcher(servable, signature):
+        """The servable's `AsyncBatcher` for `signature` (made on first use), or None."""
+        if servable.batching is None or not signature.batchable:
+            return None
+        batchers = async_batchers.setdefault(servable, {})
+        if signature.name not in batchers:
+            run = functools.partial(servable.run_signature, signature)
+            batchers[signature.name] = AsyncBatcher(run, executor, **servable.batching)
+        return batchers[signature.name]
+
+    async def post(path, chunks, declared):
+        """Answers `POST path` (a predict request): (HTTP status, JSON body bytes)."""
+        try:
+            match = PREDICT_PATH.fullmatch(path)
+            if not match:
+                raise invalid(f"Malformed request: POST {path}")
+            name, version, label, method = match.groups()
+            if label is not None:
+                raise ServingError("NOT_FOUND", f"version labels are not supported by rnnapps serve: use /versions/<n> (got label {label!r})")
+            if method.lower() != "predict":
+                raise ServingError("UNIMPLEMENTED", f":{method} is not implemented by rnnapps serve (rnnapps exports have predict signatures): use :predict")
+            body = await read_body(chunks, declared)
+            if state["pending"] >= limits.max_pending:
+                raise ServingError("UNAVAILABLE", f"the server is busy ({limits.max_pending} requests pending): retry later")
+            state["pending"] += 1
+            try:
+                return 200, await predict(name, version, body)
+            finally:
+                state["pending"] -= 1
+        except ServingError as error:
+            return error.http_status, error_body(error)
 
     async def api(request):
         path = request.url.path
@@ -136,24 +246,8 @@ def create_app(registry, limits=None, workers=8, demo=True):
             if request.method == "OPTIONS":  # CORS preflight
                 return Response(status_code=200, headers=CORS_HEADERS)
             if request.method == "POST":
-                match = PREDICT_PATH.fullmatch(path)
-                if not match:
-                    raise invalid(f"Malformed request: POST {path}")
-                name, version, label, method = match.groups()
-                if label is not None:
-                    raise ServingError("NOT_FOUND", f"version labels are not supported by rnnapps serve: use /versions/<n> (got label {label!r})")
-                if method.lower() != "predict":
-                    raise ServingError("UNIMPLEMENTED", f":{method} is not implemented by rnnapps serve (rnnapps exports have predict signatures): use :predict")
-                body = await read_body(request)
-                if state["pending"] >= limits.max_pending:
-                    raise ServingError("UNAVAILABLE", f"the server is busy ({limits.max_pending} requests pending): retry later")
-                state["pending"] += 1
-                try:
-                    loop = asyncio.get_running_loop()
-                    payload = await loop.run_in_executor(executor, predict_json, registry, limits, name, version, body)
-                finally:
-                    state["pending"] -= 1
-                return json_response(payload)
+                status, body = await post(path, request.stream(), request.headers.get("content-length"))
+                return json_response(body, status)
             match = STATUS_PATH.fullmatch(path)
             if not match:
                 raise invalid(f"Malformed request: GET {path}")
@@ -186,6 +280,6 @@ def create_app(registry, limits=None, workers=8, demo=True):
         yield
         executor.shutdown(wait=False)
 
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.registry = registry
-    return app
+    starlette_app = Starlette(routes=routes, lifespan=lifespan)
+    starlette_app.state.registry = registry
+    return PredictFastPath(post, starlette_app)

@@ -59,9 +59,10 @@ class Servable:
         self.name, self.version, self.path = name, int(version), path
         self._loaded = loaded  # keeps the variables and tables alive
         self._signature_defs = signature_defs
+        self.batching = dict(batching) if batching is not None else None
         self.signatures = {key: Signature(key, fn) for key, fn in loaded.signatures.items()}
         self.batchers = {
-            key: Batcher(lambda inputs, signature=signature: self._call(signature, inputs), **batching)
+            key: Batcher(lambda inputs, signature=signature: self.run_signature(signature, inputs), **batching)
             for key, signature in self.signatures.items()
             if batching is not None and signature.batchable
         }
@@ -101,11 +102,13 @@ class Servable:
         unknown = sorted(set(output_filter) - set(signature.outputs))
         if unknown:
             raise invalid(f"signature {signature.name!r} has no outputs {unknown}; it has {sorted(signature.outputs)}")
-        run = self.batchers.get(signature.name) or (lambda values: self._call(signature, values))
+        run = self.batchers.get(signature.name) or (lambda values: self.run_signature(signature, values))
         outputs = run(inputs)
         return {key: value for key, value in outputs.items() if not output_filter or key in output_filter}
 
-    def _call(self, signature, inputs):
+    def run_signature(self, signature, inputs):
+        """Calls `signature` (a `Signature`) on checked numpy inputs, no batching; returns
+        `{output: numpy array}`, or raises a `ServingError`."""
         import tensorflow as tf
 
         try:
