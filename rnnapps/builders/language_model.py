@@ -3,7 +3,8 @@
 `build_language_model` creates the embedding, the recurrent stack and the output layer
 once and wires them into models that share every weight:
 
-- `train`:   ids `[B, T]` -> next-token logits `[B, T, V]` (compiled; what `fit` trains).
+- `train`:   ids `[B, T]` -> next-token logits `[B, T, V]` (compiled; what `fit` trains;
+  right-padded rows, run without the mask: padding only follows the steps that count).
 - `forward`: ids `[B, T]` + initial states -> logits `[B, T, V]` + final states (carries
   state across windows: truncated BPTT and exact evaluation of long texts).
 - `prefill`: right-padded prompt ids `[B, T]` -> logits after each prompt's last token
@@ -27,7 +28,7 @@ import keras
 import tensorflow as tf
 
 from rnnapps.errors import ConfigError
-from rnnapps.layers import CELLS, CONNECTIONS, LastValidStep, RecurrentStack, TiedEmbedding
+from rnnapps.layers import CELLS, CONNECTIONS, DropMask, LastValidStep, RecurrentStack, TiedEmbedding
 from rnnapps.layers.projected_cells import input_projection, step_from_projection, supports_projection
 from rnnapps.training import GradNormModel, make_optimizer
 
@@ -158,12 +159,16 @@ def build_language_model(vocab_size, spec=None, compile=True):
     def nest(flat):
         return [flat[i : i + per_layer] for i in range(0, len(flat), per_layer)]
 
-    def run(ids, initial_states=None):
-        sequence, states = stack(embedding(ids), initial_states=initial_states, return_states=True)
+    def run(ids, initial_states=None, masked=True):
+        embedded = embedding(ids) if masked else DropMask(name="unmasked")(embedding(ids))
+        sequence, states = stack(embedded, initial_states=initial_states, return_states=True)
         return output_dropout(sequence), [state for layer in states for state in layer]
 
+    # The train model runs its recurrent loop without the padding mask: its sequences are
+    # right-padded and the loss ignores padding targets, so the outputs that count are the
+    # same, and the loop skips a select per step (see `DropMask`).
     ids = keras.Input((None,), dtype="int32", name="token_ids")
-    sequence, _ = run(ids)
+    sequence, _ = run(ids, masked=False)
     train = GradNormModel(ids, project(sequence), name="language_model")
 
     forward_ids = keras.Input((None,), dtype="int32", name="token_ids")

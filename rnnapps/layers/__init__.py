@@ -3,7 +3,7 @@
 from rnnapps.layers.attention import SCORES, PaddingMask, SourceAttention
 from rnnapps.layers.attention_decoder import STYLES, AttentionDecoder
 from rnnapps.layers.highway import HighwayConnection
-from rnnapps.layers.pooling import AttentionPooling, LastValidStep, MaskedPooling
+from rnnapps.layers.pooling import AttentionPooling, DropMask, LastValidStep, MaskedPooling
 from rnnapps.layers.recurrent_stack import CELLS, CONNECTIONS, MERGE_MODES, RecurrentStack, make_rnn
 from rnnapps.layers.tied_embedding import TiedEmbedding
 
@@ -15,6 +15,7 @@ __all__ = [
     "STYLES",
     "AttentionDecoder",
     "AttentionPooling",
+    "DropMask",
     "HighwayConnection",
     "LastValidStep",
     "MaskedPooling",

@@ -142,3 +142,29 @@ class LastValidStep(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class DropMask(keras.layers.Layer):
+    """Passes its input on with no Keras mask, so the layers after it run unmasked.
+
+    A causal (forward-only) recurrent layer fed right-padded sequences needs no mask when
+    the padded steps' outputs are never used (a loss that ignores padding targets): outputs
+    at real steps only depend on earlier steps. Without the mask, Keras' recurrent loop
+    skips its per-step select of every state and output.
+
+    Example:
+        >>> embedded = keras.layers.Embedding(10, 4, mask_zero=True)(keras.Input((None,), dtype="int32"))
+        >>> embedded._keras_mask is not None, getattr(DropMask()(embedded), "_keras_mask", None) is None
+        (True, True)
+    """
+
+    def call(self, inputs):
+        # A new tensor: Keras keeps a mask attached to an input returned as it is.
+        return ops.add(inputs, ops.zeros((), inputs.dtype))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)

@@ -45,6 +45,17 @@ def test_step_by_step_logits_equal_the_train_model(cell, depth, tie, connection)
                 np.testing.assert_allclose(logits[row], full[row, t], rtol=1e-5, atol=1e-5)
 
 
+def test_the_train_model_runs_its_recurrent_loop_without_the_mask():
+    # Masked, a padding step would repeat the last real step's output; unmasked, it runs
+    # the cell on the padding embedding. Real steps agree either way (the test above).
+    models = randomised(tiny("gru", 1))
+    full = models.train.predict(IDS, verbose=0)
+    assert not np.allclose(full[1, 3], full[1, 2], atol=1e-4)
+    prefill_logits = models.prefill.predict(IDS, verbose=0)[0]  # the masked path: last real step
+    for row, length in enumerate(LENGTHS):
+        np.testing.assert_allclose(prefill_logits[row], full[row, length - 1], rtol=1e-5, atol=1e-5)
+
+
 def randomised(models, seed=0):
     """Non-zero biases too, so a step that dropped one would show."""
     rng = np.random.default_rng(seed)

@@ -1,10 +1,10 @@
-"""`MaskedPooling` and `AttentionPooling`: values against numpy, masks, weights, round trips."""
+"""`MaskedPooling`, `AttentionPooling` and `DropMask`: values against numpy, masks, weights, round trips."""
 
 import keras
 import numpy as np
 import pytest
 
-from rnnapps.layers import AttentionPooling, MaskedPooling
+from rnnapps.layers import AttentionPooling, DropMask, MaskedPooling
 from tests.helpers import run_layer_test, run_serialization_test
 
 RNG = np.random.default_rng(5)
@@ -91,6 +91,14 @@ def test_attention_mask_from_embedding():
 def test_masked_pooling_layer_round_trip(mode, tmp_path):
     run_layer_test(MaskedPooling(mode), INPUTS, (3, 4), tmp_path, mask=MASK)
     assert run_serialization_test(MaskedPooling(mode)).mode == mode
+
+
+def test_drop_mask_passes_values_on_without_a_mask(tmp_path):
+    ids = keras.Input((None,), dtype="int32")
+    embedded = keras.layers.Embedding(10, 4, mask_zero=True)(ids)
+    assert getattr(DropMask()(embedded), "_keras_mask", None) is None
+    values = np.asarray(run_layer_test(DropMask(), INPUTS, INPUTS.shape, tmp_path))
+    np.testing.assert_array_equal(values, INPUTS)
 
 
 def test_attention_pooling_layer_round_trip(tmp_path):
