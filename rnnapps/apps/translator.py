@@ -43,7 +43,7 @@ DEFAULT_MAX_LENGTH = {"word": 50, "char": 200}
 LEVELS = ("word", "char")
 SOURCE_OPTIONS = (
     "source_column", "target_column", "delimiter", "encoding", "source_key", "target_key",
-    "data_dir", "download", "split",
+    "tfds_data_dir", "data_dir", "download", "split",  # data_dir: deprecated name of tfds_data_dir
 )
 
 
@@ -355,8 +355,6 @@ class Translator(App):
     # -- training --------------------------------------------------------------------
     def _pairs(self, data, targets, split, options):
         options = dict(options)
-        if "tfds_data_dir" in options:  # the name the other apps use
-            options["data_dir"] = options.pop("tfds_data_dir")
         unknown = sorted(set(options) - set(SOURCE_OPTIONS))
         if unknown:
             raise ConfigError(f"unknown data options {unknown}; accepted: {sorted(SOURCE_OPTIONS)}")

@@ -26,10 +26,10 @@ import glob
 import json
 import os
 import re
-import zlib
 
 from rnnapps.data.files import glob_files
 from rnnapps.data.safe_npz import load_npz
+from rnnapps.data.source import chunked, held_out_mask
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.text.chinese import is_hanzi
 
@@ -163,8 +163,9 @@ class Poem:
         return poem_form(self.text) or "free"
 
     def held_out(self, fraction, salt=""):
-        """Whether this poem falls in the held-out `fraction` (by a hash of its text and `salt`)."""
-        return zlib.crc32((salt + self.text).encode("utf-8")) % 10_000 < int(round(fraction * 10_000))
+        """Whether this poem falls in the held-out `fraction` (by the hash of `salt + text`
+        every source splits with, see `rnnapps.data.source`)."""
+        return bool(held_out_mask([self.text], fraction, salt)[0])
 
 
 def _make_poem(text, title="", author=""):
@@ -402,17 +403,21 @@ class _Subset:
         part = "held-out" if held_out else "training"
         self.description = f"{getattr(source, 'description', 'poems')} ({part} part)"
 
+    def mask(self, poems):
+        """Numpy bools: which of `poems` (of the root source) belong to this side (hashed in one call)."""
+        mine = held_out_mask([poem.text for poem in poems], self.fraction, self.salt) == self.held_out
+        return mine & self.source.mask(poems) if isinstance(self.source, _Subset) else mine
+
     def takes(self, poem):
         """Whether `poem` (of the parent source) belongs to this side."""
-        return poem.held_out(self.fraction, self.salt) == self.held_out and (
-            not isinstance(self.source, _Subset) or self.source.takes(poem)
-        )
+        return bool(self.mask([poem])[0])
 
     def root(self):
         return self.source.root() if isinstance(self.source, _Subset) else self.source
 
     def __iter__(self):
-        return (poem for poem in self.root() if self.takes(poem))
+        for chunk in chunked(self.root()):
+            yield from (poem for poem, taken in zip(chunk, self.mask(chunk)) if taken)
 
     def split(self, fraction):
         salt = self.salt + "+"
@@ -420,6 +425,16 @@ class _Subset:
 
     def describe_filters(self):
         return self.root().describe_filters()
+
+
+def with_membership(source):
+    """`(poem, belongs)` for every poem of `source`'s root before filters: `belongs` says
+    whether a split part takes it (always True for a whole source)."""
+    if not isinstance(source, _Subset):
+        yield from ((poem, True) for poem in source.unfiltered())
+        return
+    for chunk in chunked(source.root().unfiltered()):
+        yield from zip(chunk, source.mask(chunk))
 
 
 def poem_source(data, form=None, author=None, max_length=None):
