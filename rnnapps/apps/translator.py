@@ -33,6 +33,7 @@ from rnnapps.export.translation import (
     translation_signature,
 )
 from rnnapps.text import TextVectorizer, load_vocabulary, save_vocabulary
+from rnnapps.text.vectorizer import SEQUENCE_MARKERS
 from rnnapps.training import make_optimizer
 from rnnapps.training.bleu import BleuCallback, corpus_bleu
 from rnnapps.training.precision import float32_outputs
@@ -286,7 +287,7 @@ class Translator(App):
         options = self.text_options
         return TextVectorizer(
             vocabulary=vocabulary, level=options["target_level"], lowercase=options["lowercase"],
-            punctuation=options["punctuation"], max_length=options["target_max_length"],
+            punctuation=options["punctuation"], max_length=options["target_max_length"], markers=SEQUENCE_MARKERS,
         )
 
     def _make_optimizer(self):

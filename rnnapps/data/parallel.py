@@ -34,6 +34,7 @@ from rnnapps.data.parallel_sources import (  # re-exported: one import path for 
 from rnnapps.data.pipeline import SORT_CHUNK_BATCHES, batch_sorted_chunks
 from rnnapps.errors import DataError
 from rnnapps.text import TextVectorizer, build_vocabulary
+from rnnapps.text.vectorizer import SEQUENCE_MARKERS, marker_ids, with_markers
 from rnnapps.text.detokenize import detokenize, detokenize_graph
 
 __all__ = [
@@ -57,10 +58,9 @@ __all__ = [
     "vectorize_pairs",
 ]
 
-START_TOKEN = "<start>"
-END_TOKEN = "<end>"
-START_ID = 2
-END_ID = 3
+# The target vocabulary starts with the markers: the vectorizer fixes their ids (2 and 3).
+START_TOKEN, END_TOKEN = SEQUENCE_MARKERS["start"], SEQUENCE_MARKERS["end"]
+START_ID, END_ID = marker_ids(SEQUENCE_MARKERS).values()
 MARKERS = (START_TOKEN, END_TOKEN)
 
 
@@ -120,7 +120,8 @@ def build_translation_vectorizers(
         level=source_level, lowercase=lowercase, punctuation=punctuation, max_length=source_max_length
     )
     target_vectorizer = TextVectorizer(
-        level=target_level, lowercase=lowercase, punctuation=punctuation, max_length=target_max_length
+        level=target_level, lowercase=lowercase, punctuation=punctuation, max_length=target_max_length,
+        markers=SEQUENCE_MARKERS,
     )
     sides = ("source", "target")
     counters = {side: collections.Counter() for side in sides}
@@ -153,7 +154,7 @@ def build_translation_vectorizers(
     for marker in MARKERS:  # character-level data can never produce them; word level could in theory
         counters["target"].pop(marker.encode("utf-8"), None)
     target_vocabulary = build_vocabulary([counters["target"]], max_tokens=target_max_tokens, min_count=min_count)
-    target_vectorizer.set_vocabulary(list(MARKERS) + target_vocabulary)
+    target_vectorizer.set_vocabulary(with_markers(SEQUENCE_MARKERS, target_vocabulary))
     stats = TranslationDataStats(
         num_pairs=num_pairs,
         source_max_length=lengths["source"][1],
@@ -175,12 +176,14 @@ def vectorize_pairs(dataset, source_vectorizer, target_vectorizer, batch_size=25
     of `batch_size` pairs.
     """
 
+    start_id, end_id = target_vectorizer.token_to_id(START_TOKEN), target_vectorizer.token_to_id(END_TOKEN)
+
     def encode(sources_, targets):
         source_ids = source_vectorizer.vectorize(sources_, ensure_nonempty=True)
         target_ids = target_vectorizer.vectorize(targets)
         rows = target_ids.nrows()
-        start = tf.RaggedTensor.from_tensor(tf.fill([rows, 1], tf.constant(START_ID, tf.int32)))
-        end = tf.RaggedTensor.from_tensor(tf.fill([rows, 1], tf.constant(END_ID, tf.int32)))
+        start = tf.RaggedTensor.from_tensor(tf.fill([rows, 1], tf.constant(start_id, tf.int32)))
+        end = tf.RaggedTensor.from_tensor(tf.fill([rows, 1], tf.constant(end_id, tf.int32)))
         return source_ids, tf.concat([start, target_ids], axis=1), tf.concat([target_ids, end], axis=1)
 
     return (

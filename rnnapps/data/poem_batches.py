@@ -19,16 +19,17 @@ import tensorflow as tf
 from rnnapps.data.poems import FORMS, with_membership
 from rnnapps.data.source import Source, trap
 from rnnapps.errors import DataError
+from rnnapps.text.vectorizer import CONTROL_MARKERS
 from rnnapps.text.vocabulary import build_vocabulary
 
-START, END = "\x02", "\x03"
+START, END = CONTROL_MARKERS["start"], CONTROL_MARKERS["end"]
 # A title primes the poem but is not scored, and every title position still costs a full
 # softmax over the ~5k-character vocabulary: long titles (some Tang titles run to 30
 # characters) made batches, which pad to their longest title + poem, ~40% longer than the
 # poems alone. Eight characters keep the theme words of nearly every title.
 MAX_TITLE_CHARS = 8
 MARKS = ("，", "。")
-# The tokens every poetry vocabulary starts with (ids 2..5), whatever the corpus.
+# The tokens every poetry vocabulary starts with (the first ids after padding and <unk>), whatever the corpus.
 REQUIRED_TOKENS = (START, END) + MARKS
 
 
@@ -144,7 +145,7 @@ def poem_batches(source, vectorizer, batch_size, titles=True, shuffle=False, shu
         >>> batches, reader = poem_batches(source, vectorizer, 32)  # doctest: +SKIP
     """
     reader = _Reader(source.description)
-    start_id = vectorizer.get_vocabulary().index(START) + 2
+    start_id = vectorizer.token_to_id(START)
 
     def sequences():
         try:

@@ -32,40 +32,18 @@ from rnnapps.data.safe_npz import load_npz
 from rnnapps.data.source import chunked, held_out_mask
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.text.chinese import is_hanzi
-
-# name -> (lines, characters per line); "free" is any text.
-FORMS = {"wujue": (4, 5), "qijue": (4, 7), "wulv": (8, 5), "qilv": (8, 7)}
-FORM_ALIASES = {"五绝": "wujue", "七绝": "qijue", "五律": "wulv", "七律": "qilv", "free": "free", "自由": "free"}
-COMMA, PERIOD = "，", "。"
-# Marks that may end a line in corpus poems; generated poems use only "，" and "。".
-LINE_ENDS = "，。？！；、,.?!;"
+from rnnapps.text.poem_forms import (  # re-exported: the forms are defined once, for data, app and export
+    COMMA,
+    FORM_ALIASES,
+    FORMS,
+    LINE_ENDS,
+    PERIOD,
+    canonical_form,
+)
 MAX_TITLE_CHARS = 24  # titles prime the model; a long one is cut, not refused
 _LINE_END_RE = re.compile("[" + re.escape(LINE_ENDS) + "]")
 _NOTES_RE = re.compile(r"（[^）]*）|\([^)]*\)|〔[^〕]*〕|【[^】]*】|\{[^}]*\}|\[[^\]]*\]")
 _NPZ_MARKERS = {"<START>", "<EOP>", "</s>"}
-
-
-def canonical_form(form):
-    """The canonical name of a form ("qijue", "七绝" -> "qijue"; None -> "free").
-
-    Args:
-        form: a form name, a Chinese alias (五绝 七绝 五律 七律 自由) or None.
-
-    Raises:
-        ConfigError: an unknown form name.
-
-    Example:
-        >>> canonical_form("七律")
-        'qilv'
-    """
-    if form is None:
-        return "free"
-    if isinstance(form, str) and form in FORMS:
-        return form
-    if isinstance(form, str) and form in FORM_ALIASES:
-        return FORM_ALIASES[form]
-    names = ", ".join(list(FORMS) + ["free"])
-    raise ConfigError(f"unknown poem form {form!r}: use one of {names} (or 五绝, 七绝, 五律, 七律)")
 
 
 def clean_text(text):
