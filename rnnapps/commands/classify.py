@@ -85,7 +85,7 @@ def _train(args):
 def _predict(args):
     clf = rnnapps.load(args.model)
     texts = read_lines(args.texts, args.file, "texts to classify")
-    predictions = clf.predict(texts, batch_size=args.batch_size)
+    predictions = clf.predict(texts, **given(args, ("batch_size",)))
     for text, row in zip(texts, predictions.to_dicts()):
         if args.json:
             print(json.dumps({"text": text, **row}, ensure_ascii=False))
@@ -97,7 +97,7 @@ def _predict(args):
 
 def _evaluate(args):
     clf = rnnapps.load(args.model)
-    report = clf.evaluate(args.data, batch_size=args.batch_size, **data_options(args))
+    report = clf.evaluate(args.data, **given(args, ("batch_size",)), **data_options(args))
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report)
 
 
@@ -109,20 +109,21 @@ def add_parser(sub):
     )
     actions = classify.add_subparsers(dest="action", metavar="ACTION", required=True)
     _add_train_parser(actions)
+    defaults = AppDefaults("sentiment", "SentimentClassifier")
 
     predict = actions.add_parser("predict", help="label texts with a saved classifier", description="Print label, probability and text, one line per text.")
     predict.add_argument("model", help="directory of a saved classifier")
     predict.add_argument("texts", nargs="*", help="texts to classify")
     predict.add_argument("--file", "-f", help="also read texts from this file, one per line ('-' for stdin)")
     predict.add_argument("--json", action="store_true", help="print one JSON object per line with all probabilities")
-    predict.add_argument("--batch-size", type=int, default=256, help="texts per model call (default: 256)")
+    predict.add_argument("--batch-size", type=int, help="texts per model call" + defaults.note("predict", "batch_size"))
     predict.set_defaults(run=_predict)
 
     evaluate = actions.add_parser("evaluate", help="score a saved classifier on labelled data", description="Accuracy, macro-F1, per-class precision/recall and the confusion matrix.")
     evaluate.add_argument("model", help="directory of a saved classifier")
     evaluate.add_argument("data", help="labelled data: CSV/TSV, class folder, or TFDS name (its 'test' split)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
-    evaluate.add_argument("--batch-size", type=int, default=256, help="texts per model call (default: 256)")
+    evaluate.add_argument("--batch-size", type=int, help="texts per model call" + defaults.note("evaluate", "batch_size"))
     add_data_options(evaluate)
     evaluate.set_defaults(run=_evaluate)
 

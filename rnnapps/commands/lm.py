@@ -22,6 +22,7 @@ from rnnapps.commands.common import (
     training_options,
 )
 
+GENERATE_OPTIONS = ("max_length", "temperature", "top_k", "top_p", "seed", "num_samples", "beam_width", "stop")
 MODEL_OPTIONS = (
     "level", *LANGUAGE_MODEL_OPTIONS, "sequence_length", "max_vocab", "min_count", "lowercase", "mixed_precision",
 )
@@ -81,21 +82,11 @@ def _train(args):
 def _generate(args):
     generator = rnnapps.load(args.model)
     prompts = read_lines(args.prompts, args.file, "prompts") if (args.prompts or args.file) else [""]
-    texts = generator.generate(
-        prompts,
-        max_length=args.max_length,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        seed=args.seed,
-        num_samples=args.num_samples,
-        beam_width=args.beam_width,
-        stop=args.stop,
-    )
+    texts = generator.generate(prompts, **given(args, GENERATE_OPTIONS))
+    per_prompt = len(texts) // len(prompts)  # texts come prompt by prompt
     for index, text in enumerate(texts):
-        prompt = prompts[index // args.num_samples]  # texts come prompt by prompt
         if args.json:
-            print(json.dumps({"prompt": prompt, "text": text}, ensure_ascii=False))
+            print(json.dumps({"prompt": prompts[index // per_prompt], "text": text}, ensure_ascii=False))
         else:
             print(text)
             if index < len(texts) - 1:
@@ -104,7 +95,7 @@ def _generate(args):
 
 def _evaluate(args):
     generator = rnnapps.load(args.model)
-    report = generator.evaluate(args.data, batch_size=args.batch_size, **_corpus_options(args))
+    report = generator.evaluate(args.data, **given(args, ("batch_size",)), **_corpus_options(args))
     print(json.dumps(report.to_dict(), indent=2) if args.json else report)
 
 
@@ -116,17 +107,19 @@ def add_parser(sub):
     )
     actions = lm.add_subparsers(dest="action", metavar="ACTION", required=True)
     _add_train_parser(actions)
+    defaults = AppDefaults("generator", "TextGenerator")
+    note = lambda method, name: defaults.note(method, name)  # noqa: E731
 
     generate = actions.add_parser("generate", help="generate text with a saved model", description="Continue each prompt (an empty prompt starts from scratch).")
     generate.add_argument("model", help="directory of a saved language model")
     generate.add_argument("prompts", nargs="*", help="prompts to continue (default: one empty prompt)")
     generate.add_argument("--file", "-f", help="also read prompts from this file, one per line ('-' for stdin)")
-    generate.add_argument("--max-length", type=int, default=200, help="new tokens per text (default: 200)")
-    generate.add_argument("--temperature", type=float, default=1.0, help="sampling temperature; 0 = greedy (default: 1.0)")
-    generate.add_argument("--top-k", type=int, default=0, help="sample among the k most likely tokens; 0 = off (default: 0)")
-    generate.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass in (0, 1]; 1 = off (default: 1.0)")
+    generate.add_argument("--max-length", type=int, help="new tokens per text" + note("generate", "max_length"))
+    generate.add_argument("--temperature", type=float, help="sampling temperature; 0 = greedy" + note("generate", "temperature"))
+    generate.add_argument("--top-k", type=int, help="sample among the k most likely tokens; 0 = off" + note("generate", "top_k"))
+    generate.add_argument("--top-p", type=float, help="nucleus sampling mass in (0, 1]; 1 = off" + note("generate", "top_p"))
     generate.add_argument("--seed", type=int, help="sampling seed: the same seed gives the same text")
-    generate.add_argument("--num-samples", type=int, default=1, help="texts per prompt (default: 1)")
+    generate.add_argument("--num-samples", type=int, help="texts per prompt" + note("generate", "num_samples"))
     generate.add_argument("--beam-width", type=int, help="beam search with this width instead of sampling")
     generate.add_argument("--stop", action="append", help="stop a text at this string (repeatable)")
     generate.add_argument("--json", action="store_true", help="print one JSON object per text")
@@ -135,7 +128,7 @@ def add_parser(sub):
     evaluate = actions.add_parser("evaluate", help="perplexity and bits per character on a text", description="Perplexity and bits per character over the whole text (every token scored).")
     evaluate.add_argument("model", help="directory of a saved language model")
     evaluate.add_argument("data", help="evaluation text: file, glob, or TFDS name (its 'test' split)")
-    evaluate.add_argument("--batch-size", type=int, default=32, help="parallel streams (default: 32)")
+    evaluate.add_argument("--batch-size", type=int, help="parallel streams" + note("evaluate", "batch_size"))
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_corpus_options(evaluate)
     evaluate.set_defaults(run=_evaluate)

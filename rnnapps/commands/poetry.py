@@ -20,6 +20,7 @@ from rnnapps.commands.common import (
 )
 
 FORM_CHOICES = ("wujue", "qijue", "wulv", "qilv", "free")
+GENERATE_OPTIONS = ("form", "acrostic", "first_line", "mood", "rhyme", "no_repeat", "temperature", "top_k", "seed", "num_poems")
 MODEL_OPTIONS = (
     *LANGUAGE_MODEL_OPTIONS, "titles", "max_vocab", "min_count", "mixed_precision",
 )
@@ -68,18 +69,7 @@ def _train(args):
 
 def _generate(args):
     poet = rnnapps.load(args.model)
-    poems = poet.generate(
-        form=args.form,
-        acrostic=args.acrostic,
-        first_line=args.first_line,
-        mood=args.mood,
-        rhyme=args.rhyme,
-        no_repeat=args.no_repeat,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        seed=args.seed,
-        num_poems=args.num_poems,
-    )
+    poems = poet.generate(**given(args, GENERATE_OPTIONS))
     poems = [poems] if isinstance(poems, str) else poems
     for index, poem in enumerate(poems):
         if args.json:
@@ -93,7 +83,7 @@ def _generate(args):
 
 def _evaluate(args):
     poet = rnnapps.load(args.model)
-    report = poet.evaluate(args.data, form=args.form, num_samples=args.num_samples, seed=args.seed)
+    report = poet.evaluate(args.data, **given(args, ("form", "num_samples", "seed")))
     print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report)
 
 
@@ -105,6 +95,8 @@ def add_parser(sub):
     )
     actions = poetry.add_subparsers(dest="action", metavar="ACTION", required=True)
     _add_train_parser(actions)
+    defaults = AppDefaults("poetry", "PoetryGenerator")
+    note = lambda method, name: defaults.note(method, name)  # noqa: E731
 
     generate = actions.add_parser(
         "generate", help="write poems with a saved model",
@@ -116,12 +108,12 @@ def add_parser(sub):
     generate.add_argument("--acrostic", help="each line starts with the next of these characters")
     generate.add_argument("--first-line", help="keep this first line and continue the poem")
     generate.add_argument("--mood", help="a title-like text that primes the poem and is not printed")
-    generate.add_argument("--rhyme", action="store_true", help="even lines end in one rhyme group (needs pypinyin)")
-    generate.add_argument("--no-repeat", action="store_true", help="no character twice in a poem")
-    generate.add_argument("--temperature", type=float, default=0.8, help="sampling temperature; 0 = greedy (default: 0.8)")
-    generate.add_argument("--top-k", type=int, default=0, help="sample among the k most likely characters; 0 = off (default: 0)")
+    generate.add_argument("--rhyme", action="store_true", default=None, help="even lines end in one rhyme group (needs pypinyin)")
+    generate.add_argument("--no-repeat", action="store_true", default=None, help="no character twice in a poem")
+    generate.add_argument("--temperature", type=float, help="sampling temperature; 0 = greedy" + note("generate", "temperature"))
+    generate.add_argument("--top-k", type=int, help="sample among the k most likely characters; 0 = off" + note("generate", "top_k"))
     generate.add_argument("--seed", type=int, help="sampling seed: the same seed gives the same poems")
-    generate.add_argument("--num-poems", type=int, default=1, help="poems to write (default: 1)")
+    generate.add_argument("--num-poems", type=int, help="poems to write" + note("generate", "num_poems"))
     generate.add_argument("--json", action="store_true", help="print one JSON object per poem")
     generate.set_defaults(run=_generate)
 
@@ -133,8 +125,8 @@ def add_parser(sub):
     evaluate.add_argument("model", help="directory of a saved poetry model")
     evaluate.add_argument("data", help="held-out poems (same forms as for train)")
     evaluate.add_argument("--form", help="the form to sample (default: the corpus' commonest form)")
-    evaluate.add_argument("--num-samples", type=int, default=100, help="poems sampled each way (default: 100)")
-    evaluate.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    evaluate.add_argument("--num-samples", type=int, help="poems sampled each way" + note("evaluate", "num_samples"))
+    evaluate.add_argument("--seed", type=int, help="sampling seed" + note("evaluate", "seed"))
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(run=_evaluate)
 

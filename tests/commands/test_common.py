@@ -50,14 +50,17 @@ def test_every_train_command_has_the_shared_options(command):
     assert missing == []
 
 
-@pytest.mark.parametrize("command", sorted(APPS))
-@pytest.mark.parametrize("action_name", ["train", "export"])
+ACTIONS = {"classify": ("train", "predict", "evaluate", "export"), "lm": ("train", "generate", "evaluate", "export"),
+           "poetry": ("train", "generate", "evaluate", "export"), "translate": ("train", "run", "evaluate", "export")}
+
+
+@pytest.mark.parametrize("command, action_name", [(c, a) for c in sorted(ACTIONS) for a in ACTIONS[c]])
 def test_defaults_are_none_so_the_app_owns_them(command, action_name):
     parser = action_parser(command, action_name)
     for action in parser._actions:
         if action.option_strings and not isinstance(action, argparse._HelpAction):
-            # --no-clipping only chooses among the clipping options; the app still sets the value.
-            expected = False if action.dest == "no_clipping" or action.dest == "resume" else None
+            # Switches of the command itself (not app arguments) default to off.
+            expected = False if action.dest in ("no_clipping", "resume", "json") else None
             assert action.default is expected, (command, action.option_strings, action.default)
 
 
@@ -103,7 +106,8 @@ def test_export_is_written_once(command):
 def test_help_quotes_the_real_defaults(command, module):
     app = APPS[command]
     defaults = AppDefaults(module, app.__name__)
-    for method in ("__init__", "fit", "export"):
+    methods = [name for name in ("__init__", "fit", "export", "predict", "generate", "translate", "evaluate") if hasattr(app, name)]
+    for method in methods:
         signature = inspect.signature(getattr(app, method))
         for name, parameter in signature.parameters.items():
             value = parameter.default
