@@ -29,7 +29,7 @@ def test_nmt_example_on_a_local_pairs_file(tmp_path, capsys):
 
 
 def test_nmt_example_offline_tfds_reports_the_remedy(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("rnnapps.data.sources._internet_reachable", lambda *a, **k: False)
+    monkeypatch.setattr("rnnapps.data.tfds.internet_reachable", lambda *a, **k: False)
     example = load_example("nmt_spa_eng")
     code = example.main(["--tfds", "ted_hrlr_translate/pt_to_en", "--tfds-data-dir", str(tmp_path / "tfds"),
                          "--output", str(tmp_path / "m"), "--backup-dir", str(tmp_path / "b")])

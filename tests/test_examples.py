@@ -46,7 +46,7 @@ def test_sentiment_imdb_example_on_a_local_aclimdb_folder(tmp_path, capsys):
 
 
 def test_sentiment_imdb_example_offline_tfds_reports_the_remedy(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("rnnapps.data.sources._internet_reachable", lambda *a, **k: False)
+    monkeypatch.setattr("rnnapps.data.tfds.internet_reachable", lambda *a, **k: False)
     example = load_example("sentiment_imdb")
     code = example.main(["--tfds-data-dir", str(tmp_path / "tfds"), "--output", str(tmp_path / "m"),
                          "--backup-dir", str(tmp_path / "b")])

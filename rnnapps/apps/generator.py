@@ -314,8 +314,6 @@ class TextGenerator(App):
 
     def _corpus(self, data, split, options):
         options = dict(options)
-        if "tfds_data_dir" in options:
-            options["data_dir"] = options.pop("tfds_data_dir")
         if isinstance(data, str) and split != "train":
             options.setdefault("split", "test" if split == "test" else "validation")
         try:

@@ -12,25 +12,24 @@ from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
 from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
 from rnnapps.data.poem_batches import END, REQUIRED_TOKENS, START, poem_batches, scan_poems
-from rnnapps.data.poems import FORMS, canonical_form, is_valid_poem, poem_form, poem_source
+from rnnapps.data.poems import is_valid_poem, poem_form, poem_source
 from rnnapps.decoding import check_sampling_options
 from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, chunks
 from rnnapps.decoding.poetry import PoemTables
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import export_serving
 from rnnapps.export import warmup as warmup_requests
-from rnnapps.export.poetry import MAX_FREE_TOKENS, poem_serving_fn, poem_signature
+from rnnapps.export.poetry import poem_serving_fn, poem_signature
 from rnnapps.text import TextVectorizer
-from rnnapps.text.plain import utf8_text
 from rnnapps.text.chinese import INSTALL_HINT, is_hanzi, rhyme_group_ids
+from rnnapps.text.poem_forms import FORMS, canonical_form, poem_requests
+from rnnapps.text.vectorizer import CONTROL_MARKERS
 from rnnapps.training import resolve_clipping
 from rnnapps.training.lm_callbacks import PerplexityLogger, perplexity_figures
 from rnnapps.training.precision import float32_outputs
 
-MAX_MOOD_CHARS = 200
 MAX_POEMS = 10_000
 _TABLES_LOCK = threading.Lock()  # building poem tables is rare: one lock for every poet
-_LINE_MARKS = "，。？！；、,.?!;"
 
 
 @dataclasses.dataclass
@@ -179,7 +178,7 @@ class PoetryGenerator(App):
         return config
 
     def _make_vectorizer(self, vocabulary=None):
-        return TextVectorizer(vocabulary=vocabulary, level="char", lowercase=False)
+        return TextVectorizer(vocabulary=vocabulary, level="char", lowercase=False, markers=CONTROL_MARKERS)
 
     def _get_state(self):
         return {"form_counts": self.form_counts}
@@ -311,7 +310,7 @@ class PoetryGenerator(App):
         rhyme groups, once built, are never replaced by ones without."""
         with _TABLES_LOCK:
             if self._poem_tables is None or (need_rhyme and not self._poem_tables.has_rhymes):
-                tokens = ["", "[UNK]"] + self.vectorizer.get_vocabulary()
+                tokens = self.vectorizer.tokens_by_id()
                 try:
                     groups = rhyme_group_ids(tokens)
                 except ConfigError:
@@ -349,7 +348,8 @@ class PoetryGenerator(App):
             first_line: the poem's first line, kept as given (its characters; a
                 trailing "，" may be included). In the free form, the poem's opening.
             mood: a title-like text that primes the model and does not appear in
-                the poem (characters the model does not know are read as `<unk>`).
+                the poem (at most 64 characters; characters the model does not know
+                are read as `<unk>`).
             rhyme: even lines end on characters of one rhyme group (needs pypinyin).
             no_repeat: no Han character twice in a poem.
             temperature: 0 = greedy; lower is safer, higher more varied.
@@ -373,21 +373,13 @@ class PoetryGenerator(App):
         """
         self._require_fitted("generate")
         form = canonical_form(form if form is not None else self.main_form)
-        lines, chars = FORMS.get(form, (0, 0))
         check_sampling_options(0, temperature, top_k, 1.0, self.vectorizer.vocabulary_size)
         if isinstance(num_poems, bool) or not isinstance(num_poems, (int, np.integer)) or not 1 <= num_poems <= MAX_POEMS:
             raise ConfigError(f"num_poems must be an integer in [1, {MAX_POEMS}], got {num_poems!r}")
         if rhyme and form == "free":
             raise ConfigError("rhyme needs a fixed form (wujue, qijue, wulv or qilv), not the free form")
-        rows = _rows({"acrostic": acrostic, "first_line": first_line, "mood": mood})
         known = set(self.vectorizer.get_vocabulary()) - {START, END}
-        for row in rows:
-            row["acrostic"] = self._check_acrostic(row["acrostic"], form, lines, known)
-            row["first_line"] = self._check_first_line(row["first_line"], form, chars, known)
-            if row["acrostic"] and row["first_line"] and row["acrostic"][0] != row["first_line"][0]:
-                raise ConfigError(f"the acrostic starts with {row['acrostic'][0]!r} but the first line with {row['first_line'][0]!r}")
-            if len(row["mood"]) > MAX_MOOD_CHARS:
-                raise ConfigError(f"mood must be at most {MAX_MOOD_CHARS} characters, got {len(row['mood'])}")
+        rows = poem_requests(form, acrostic, first_line, mood, known)
         batch = [row for row in rows for _ in range(int(num_poems))]
         serve = self._serving(need_rhyme=bool(rhyme))
         seed = check_int("seed", random.randrange(2**31) if seed is None else seed, -(2**63), 2**63 - 1)
@@ -407,30 +399,6 @@ class PoetryGenerator(App):
             poems += [p.decode("utf-8") for p in outputs["poem"].numpy()]
         single = num_poems == 1 and not any(isinstance(v, (list, tuple)) for v in (acrostic, first_line, mood))
         return poems[0] if single else poems
-
-    def _check_acrostic(self, acrostic, form, lines, known):
-        acrostic = "".join(acrostic.split())
-        if not acrostic:
-            return ""
-        if form == "free":
-            raise ConfigError("an acrostic needs a fixed form (wujue, qijue, wulv or qilv): the free form has no set lines")
-        if len(acrostic) > lines:
-            raise ConfigError(f"the acrostic {acrostic!r} has {len(acrostic)} characters but a {form} has only {lines} lines")
-        _require_known(acrostic, known, "acrostic")
-        return acrostic
-
-    def _check_first_line(self, first_line, form, chars, known):
-        first_line = "".join(first_line.split())
-        if form != "free":
-            first_line = first_line.rstrip(_LINE_MARKS)
-            if not first_line:
-                return ""
-            if len(first_line) != chars or not all(is_hanzi(c) for c in first_line):
-                raise ConfigError(f"the first line of a {form} must be {chars} Han characters, got {first_line!r}")
-        if len(first_line) > MAX_FREE_TOKENS:
-            raise ConfigError(f"the first line must be at most {MAX_FREE_TOKENS} characters, got {len(first_line)}")
-        _require_known(first_line, known, "first line")
-        return first_line
 
     # -- evaluation ------------------------------------------------------------------
     def evaluate(self, data, form=None, num_samples=100, temperature=1.0, seed=0, batch_size=64):
@@ -551,29 +519,3 @@ class PoetryGenerator(App):
                 [c for c in self.vectorizer.get_vocabulary() if is_hanzi(c)][:4], rhyme=tables.has_rhymes
             ) if warmup else None,
         )
-
-
-def _rows(fields):
-    """Per-poem dicts of the request fields (str or list; lists of length 1 broadcast)."""
-    lengths = {}
-    for name, value in fields.items():
-        if isinstance(value, (list, tuple)):
-            lengths[name] = len(value)
-    size = max(lengths.values(), default=1)
-    if any(n not in (1, size) for n in lengths.values()) or size == 0:
-        raise ConfigError(f"list arguments must have equal lengths (>= 1), got {lengths}")
-    rows = [{} for _ in range(size)]
-    for name, value in fields.items():
-        values = list(value) if isinstance(value, (list, tuple)) else [value]
-        values = values * size if len(values) == 1 else values
-        for row, item in zip(rows, values):
-            if item is not None and not isinstance(item, (str, bytes)):
-                raise ConfigError(f"{name} must be a string, got {type(item).__name__}")
-            row[name] = utf8_text(item) if item else ""  # lone surrogates -> "?", bad bytes -> U+FFFD
-    return rows
-
-
-def _require_known(text, known, what):
-    unknown = sorted({c for c in text if c not in known})
-    if unknown:
-        raise ConfigError(f"the {what} has characters the model does not know: {''.join(unknown)!r}")

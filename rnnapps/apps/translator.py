@@ -33,6 +33,7 @@ from rnnapps.export.translation import (
     translation_signature,
 )
 from rnnapps.text import TextVectorizer, load_vocabulary, save_vocabulary
+from rnnapps.text.vectorizer import SEQUENCE_MARKERS
 from rnnapps.training import make_optimizer
 from rnnapps.training.bleu import BleuCallback, corpus_bleu
 from rnnapps.training.precision import float32_outputs
@@ -43,7 +44,7 @@ DEFAULT_MAX_LENGTH = {"word": 50, "char": 200}
 LEVELS = ("word", "char")
 SOURCE_OPTIONS = (
     "source_column", "target_column", "delimiter", "encoding", "source_key", "target_key",
-    "data_dir", "download", "split",
+    "tfds_data_dir", "data_dir", "download", "split",  # data_dir: deprecated name of tfds_data_dir
 )
 
 
@@ -286,7 +287,7 @@ class Translator(App):
         options = self.text_options
         return TextVectorizer(
             vocabulary=vocabulary, level=options["target_level"], lowercase=options["lowercase"],
-            punctuation=options["punctuation"], max_length=options["target_max_length"],
+            punctuation=options["punctuation"], max_length=options["target_max_length"], markers=SEQUENCE_MARKERS,
         )
 
     def _make_optimizer(self):
@@ -355,8 +356,6 @@ class Translator(App):
     # -- training --------------------------------------------------------------------
     def _pairs(self, data, targets, split, options):
         options = dict(options)
-        if "tfds_data_dir" in options:  # the name the other apps use
-            options["data_dir"] = options.pop("tfds_data_dir")
         unknown = sorted(set(options) - set(SOURCE_OPTIONS))
         if unknown:
             raise ConfigError(f"unknown data options {unknown}; accepted: {sorted(SOURCE_OPTIONS)}")

@@ -5,17 +5,28 @@ import json
 import rnnapps
 from rnnapps.commands.common import (
     CELLS,
+    AppDefaults,
     add_data_options,
+    add_export_parser,
+    add_flag,
     add_optimizer_options,
+    add_precision_options,
     add_resume_options,
-    add_time_limit_options,
-    time_limit_options,
-    backup_dir,
-    clipping_options,
+    add_training_options,
     data_options,
-    print_serving_hint,
+    given,
+    optimizer_options,
     read_lines,
     seed_everything,
+    training_options,
+)
+
+# Options whose CLI name (dashes -> underscores) is the constructor argument's name.
+MODEL_OPTIONS = (
+    "level", "cell", "units", "depth", "bidirectional", "merge_mode", "connection", "dropout",
+    "recurrent_dropout", "embedding_dim", "trainable_embeddings", "embedding_vectors", "pooling", "hidden_units",
+    "head_dropout", "max_length", "max_tokens", "min_count", "lowercase", "punctuation", "threshold",
+    "mixed_precision",
 )
 
 
@@ -28,79 +39,45 @@ def _add_train_parser(sub):
         "or a TFDS name such as imdb_reviews. Example: rnnapps classify train reviews.tsv --output models/sentiment "
         "--cell lstm --bidirectional --epochs 10",
     )
+    defaults = AppDefaults("sentiment", "SentimentClassifier")
+    note = lambda name: defaults.note("__init__", name)  # noqa: E731
     parser.add_argument("data", help="training data: CSV/TSV file, class folder, or TFDS name")
     parser.add_argument("--output", "-o", required=True, help="directory to save the trained classifier in")
     model = parser.add_argument_group("model options")
-    model.add_argument("--level", choices=("word", "char"), default="word", help="token level (default: word)")
-    model.add_argument("--cell", choices=CELLS, default="lstm", help="recurrent cell; irnn = identity-initialised ReLU RNN (default: lstm)")
-    model.add_argument("--units", type=int, default=64, help="hidden units per direction (default: 64)")
-    model.add_argument("--depth", type=int, default=1, help="stacked recurrent layers (default: 1)")
-    model.add_argument("--bidirectional", action="store_true", help="bidirectional recurrent layers")
-    model.add_argument("--merge-mode", choices=("concat", "sum", "ave", "mul"), default="concat", help="how directions combine (default: concat)")
+    model.add_argument("--level", choices=("word", "char"), help="token level" + note("level"))
+    model.add_argument("--cell", choices=CELLS, help="recurrent cell; irnn = identity-initialised ReLU RNN" + note("cell"))
+    model.add_argument("--units", type=int, help="hidden units per direction" + note("units"))
+    model.add_argument("--depth", type=int, help="stacked recurrent layers" + note("depth"))
+    add_flag(model, "--bidirectional", "bidirectional", "bidirectional recurrent layers")
+    model.add_argument("--merge-mode", choices=("concat", "sum", "ave", "mul"), help="how directions combine" + note("merge_mode"))
     model.add_argument("--connection", choices=("residual", "highway"), help="connection between stacked layers: needs --depth >= 2 and --pooling mean/max/attention, or --depth >= 3")
-    model.add_argument("--dropout", type=float, default=0.0, help="input dropout of recurrent layers (default: 0)")
-    model.add_argument("--recurrent-dropout", type=float, default=0.0, help="recurrent-state dropout (disables cuDNN; default: 0)")
-    model.add_argument("--embedding-dim", type=int, default=128, help="embedding width (default: 128)")
+    model.add_argument("--dropout", type=float, help="input dropout of recurrent layers" + note("dropout"))
+    model.add_argument("--recurrent-dropout", type=float, help="recurrent-state dropout (disables cuDNN)" + note("recurrent_dropout"))
+    model.add_argument("--embedding-dim", type=int, help="embedding width" + note("embedding_dim"))
     model.add_argument("--embedding-vectors", help="GloVe-format word-vector file to initialise the embedding")
-    model.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding fixed")
-    model.add_argument("--pooling", choices=("last", "mean", "max", "attention"), default="last", help="how the sequence becomes one vector (default: last)")
-    model.add_argument("--hidden-units", type=int, default=0, help="extra dense ReLU layer before the output (default: none)")
-    model.add_argument("--head-dropout", type=float, default=0.0, help="dropout before the output layer (default: 0)")
+    add_flag(model, "--freeze-embeddings", "trainable_embeddings", "keep the embedding fixed", sets=False)
+    model.add_argument("--pooling", choices=("last", "mean", "max", "attention"), help="how the sequence becomes one vector" + note("pooling"))
+    model.add_argument("--hidden-units", type=int, help="extra dense ReLU layer before the output; 0 = none" + note("hidden_units"))
+    model.add_argument("--head-dropout", type=float, help="dropout before the output layer" + note("head_dropout"))
     model.add_argument("--max-length", type=int, help="tokens kept per text (default: 400 words / 1000 chars)")
-    model.add_argument("--max-tokens", type=int, default=20000, help="vocabulary size cap (default: 20000)")
-    model.add_argument("--min-count", type=int, default=1, help="minimum token count for the vocabulary (default: 1)")
-    model.add_argument("--no-lowercase", action="store_true", help="keep letter case")
-    model.add_argument("--punctuation", choices=("split", "strip", "keep"), default="split", help="punctuation handling at word level (default: split)")
-    model.add_argument("--threshold", type=float, default=0.5, help="multi-label decision threshold (default: 0.5)")
-    add_optimizer_options(parser)
-    train = parser.add_argument_group("training options")
-    train.add_argument("--epochs", type=int, default=10, help="maximum epochs (default: 10)")
-    train.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
-    train.add_argument("--validation-split", type=float, default=0.1, help="fraction held out for validation (default: 0.1)")
-    train.add_argument("--validation-data", help="separate validation data (same forms as DATA; TFDS reads 'test')")
-    train.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs; 0 turns it off (default: 3)")
-    train.add_argument("--no-bucketing", action="store_true", help="pad batches without grouping texts by length")
-    train.add_argument("--checkpoint-dir", help="save the best app here during training")
-    train.add_argument("--tensorboard-dir", help="write TensorBoard logs here")
-    train.add_argument("--backup-dir", help="BackupAndRestore state: rerun the same command after a crash to resume")
-    add_resume_options(train)
-    add_time_limit_options(train)
-    train.add_argument("--seed", type=int, help="random seed for weights and shuffling")
+    model.add_argument("--max-tokens", type=int, help="vocabulary size cap" + note("max_tokens"))
+    model.add_argument("--min-count", type=int, help="minimum token count for the vocabulary" + note("min_count"))
+    add_flag(model, "--no-lowercase", "lowercase", "keep letter case", sets=False)
+    model.add_argument("--punctuation", choices=("split", "strip", "keep"), help="punctuation handling at word level" + note("punctuation"))
+    model.add_argument("--threshold", type=float, help="multi-label decision threshold" + note("threshold"))
+    add_optimizer_options(parser, defaults)
+    train = add_training_options(parser, defaults, "texts", "separate validation data (same forms as DATA; TFDS reads 'test')")
+    add_flag(train, "--no-bucketing", "bucketing", "pad batches without grouping texts by length", sets=False)
+    add_resume_options(parser)
+    add_precision_options(parser)
     add_data_options(parser)
     parser.set_defaults(run=_train)
 
 
 def _train(args):
     seed_everything(args.seed)
-    # Options whose CLI name (dashes -> underscores) is the constructor argument's name.
-    same_name = (
-        "level", "cell", "units", "depth", "bidirectional", "merge_mode", "connection", "dropout",
-        "recurrent_dropout", "embedding_dim", "embedding_vectors", "pooling", "hidden_units",
-        "head_dropout", "max_length", "max_tokens", "min_count", "punctuation", "threshold",
-        "optimizer", "learning_rate",
-    )
-    clf = rnnapps.SentimentClassifier(
-        **{name: getattr(args, name) for name in same_name},
-        trainable_embeddings=not args.freeze_embeddings,
-        lowercase=not args.no_lowercase,
-        **clipping_options(args),
-        mixed_precision=args.mixed_precision,
-    )
-    clf.fit(
-        args.data,
-        validation_data=args.validation_data,
-        validation_split=args.validation_split,
-        epochs=args.epochs,
-        **time_limit_options(args),
-        batch_size=args.batch_size,
-        bucketing=not args.no_bucketing,
-        early_stopping_patience=args.patience or None,
-        checkpoint_dir=args.checkpoint_dir,
-        tensorboard_dir=args.tensorboard_dir,
-        backup_dir=backup_dir(args),
-        seed=args.seed,
-        **data_options(args),
-    )
+    clf = rnnapps.SentimentClassifier(**given(args, MODEL_OPTIONS), **optimizer_options(args))
+    clf.fit(args.data, **training_options(args), **given(args, ("bucketing",)), **data_options(args))
     path = clf.save(args.output)
     print(f"saved classifier ({', '.join(clf.label_names)}) to {path}")
 
@@ -108,7 +85,7 @@ def _train(args):
 def _predict(args):
     clf = rnnapps.load(args.model)
     texts = read_lines(args.texts, args.file, "texts to classify")
-    predictions = clf.predict(texts, batch_size=args.batch_size)
+    predictions = clf.predict(texts, **given(args, ("batch_size",)))
     for text, row in zip(texts, predictions.to_dicts()):
         if args.json:
             print(json.dumps({"text": text, **row}, ensure_ascii=False))
@@ -120,14 +97,8 @@ def _predict(args):
 
 def _evaluate(args):
     clf = rnnapps.load(args.model)
-    report = clf.evaluate(args.data, batch_size=args.batch_size, **data_options(args))
+    report = clf.evaluate(args.data, **given(args, ("batch_size",)), **data_options(args))
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report)
-
-
-def _export(args):
-    clf = rnnapps.load(args.model)
-    path = clf.export(args.base_dir, args.name)
-    print_serving_hint(path, args.name or clf.kind)
 
 
 def add_parser(sub):
@@ -138,25 +109,25 @@ def add_parser(sub):
     )
     actions = classify.add_subparsers(dest="action", metavar="ACTION", required=True)
     _add_train_parser(actions)
+    defaults = AppDefaults("sentiment", "SentimentClassifier")
 
     predict = actions.add_parser("predict", help="label texts with a saved classifier", description="Print label, probability and text, one line per text.")
     predict.add_argument("model", help="directory of a saved classifier")
     predict.add_argument("texts", nargs="*", help="texts to classify")
     predict.add_argument("--file", "-f", help="also read texts from this file, one per line ('-' for stdin)")
     predict.add_argument("--json", action="store_true", help="print one JSON object per line with all probabilities")
-    predict.add_argument("--batch-size", type=int, default=256, help="texts per model call (default: 256)")
+    predict.add_argument("--batch-size", type=int, help="texts per model call" + defaults.note("predict", "batch_size"))
     predict.set_defaults(run=_predict)
 
     evaluate = actions.add_parser("evaluate", help="score a saved classifier on labelled data", description="Accuracy, macro-F1, per-class precision/recall and the confusion matrix.")
     evaluate.add_argument("model", help="directory of a saved classifier")
     evaluate.add_argument("data", help="labelled data: CSV/TSV, class folder, or TFDS name (its 'test' split)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
-    evaluate.add_argument("--batch-size", type=int, default=256, help="texts per model call (default: 256)")
+    evaluate.add_argument("--batch-size", type=int, help="texts per model call" + defaults.note("evaluate", "batch_size"))
     add_data_options(evaluate)
     evaluate.set_defaults(run=_evaluate)
 
-    export = actions.add_parser("export", help="export a saved classifier for TF Serving", description="Write <base-dir>/<name>/<next version>/ as a SavedModel: text (string) in; label, probabilities, class_id out.")
-    export.add_argument("model", help="directory of a saved classifier")
-    export.add_argument("--base-dir", default="saved_models", help="TF Serving model base directory (default: saved_models)")
-    export.add_argument("--name", help="model name (default: sentiment)")
-    export.set_defaults(run=_export)
+    add_export_parser(
+        actions, "classifier", "export a saved classifier for TF Serving",
+        "Write <base-dir>/<name>/<next version>/ as a SavedModel: text (string) in; label, probabilities, class_id out.",
+    )

@@ -11,7 +11,9 @@ DEFAULT_CELLS = ("simple", "gru", "lstm")
 def _random_ids(vocabulary_size, batch, length, seed):
     import numpy as np
 
-    return np.random.default_rng(seed).integers(2, vocabulary_size, (batch, length)).astype("int32")
+    from rnnapps.text.vectorizer import FIRST_TOKEN_ID
+
+    return np.random.default_rng(seed).integers(FIRST_TOKEN_ID, vocabulary_size, (batch, length)).astype("int32")
 
 
 def _gradient_flow(args):

@@ -4,18 +4,26 @@ import json
 
 import rnnapps
 from rnnapps.commands.common import (
-    CELLS,
+    LANGUAGE_MODEL_OPTIONS,
+    AppDefaults,
+    add_export_parser,
+    add_flag,
+    add_language_model_options,
     add_optimizer_options,
+    add_precision_options,
     add_resume_options,
-    add_time_limit_options,
-    time_limit_options,
-    backup_dir,
-    clipping_options,
-    print_serving_hint,
+    add_training_options,
+    given,
+    optimizer_options,
     seed_everything,
+    training_options,
 )
 
 FORM_CHOICES = ("wujue", "qijue", "wulv", "qilv", "free")
+GENERATE_OPTIONS = ("form", "acrostic", "first_line", "mood", "rhyme", "no_repeat", "temperature", "top_k", "seed", "num_poems")
+MODEL_OPTIONS = (
+    *LANGUAGE_MODEL_OPTIONS, "titles", "max_vocab", "min_count", "mixed_precision",
+)
 
 
 def _add_train_parser(actions):
@@ -27,6 +35,8 @@ def _add_train_parser(actions):
         "one poem per line (optionally 'title<TAB>poem'). Example: rnnapps poetry train 'json/poet.tang.*.json' "
         "-o models/tang --form qijue --form wujue --epochs 10",
     )
+    defaults = AppDefaults("poetry", "PoetryGenerator")
+    note = lambda name: defaults.note("__init__", name)  # noqa: E731
     parser.add_argument("data", nargs="+", help="poem corpus: JSON files/globs, tang.npz, or text files")
     parser.add_argument("--output", "-o", required=True, help="directory to save the trained model in")
     corpus = parser.add_argument_group("corpus filters")
@@ -34,56 +44,24 @@ def _add_train_parser(actions):
     corpus.add_argument("--author", action="append", help="keep only poems by this author (repeatable)")
     corpus.add_argument("--max-length", type=int, help="keep only poems of at most this many characters")
     model = parser.add_argument_group("model options")
-    model.add_argument("--cell", choices=CELLS, help="recurrent cell (default: gru)")
-    model.add_argument("--units", type=int, help="hidden units per layer (default: 512)")
-    model.add_argument("--depth", type=int, help="stacked recurrent layers (default: 1)")
-    model.add_argument("--embedding-dim", type=int, help="embedding width (default: 256)")
-    model.add_argument("--dropout", type=float, default=0.0, help="input dropout of recurrent layers (default: 0)")
-    model.add_argument("--output-dropout", type=float, default=0.0, help="dropout before the softmax layer (default: 0)")
-    model.add_argument("--no-titles", action="store_true", help="train without titles (then --mood has nothing to prime)")
+    add_language_model_options(model, defaults)
+    add_flag(model, "--no-titles", "titles", "train without titles (then --mood has nothing to prime)", sets=False)
     model.add_argument("--max-vocab", type=int, help="keep the most frequent characters only; the rest become <unk>")
-    model.add_argument("--min-count", type=int, default=1, help="minimum character count for the vocabulary (default: 1)")
-    add_optimizer_options(parser, learning_rate=2e-3)
-    train = parser.add_argument_group("training options")
-    train.add_argument("--epochs", type=int, default=10, help="maximum epochs (default: 10)")
-    train.add_argument("--batch-size", type=int, default=64, help="poems per batch (default: 64)")
-    train.add_argument("--validation-data", help="held-out poems (same forms as DATA)")
-    train.add_argument("--validation-split", type=float, default=0.05, help="fraction of poems held out when no --validation-data (default: 0.05)")
-    train.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs; 0 turns it off (default: 3)")
-    train.add_argument("--checkpoint-dir", help="save the best model here during training")
-    train.add_argument("--tensorboard-dir", help="write TensorBoard logs here")
-    train.add_argument("--backup-dir", help="BackupAndRestore state: rerun the same command after a crash to resume")
-    add_resume_options(train)
-    add_time_limit_options(train)
-    train.add_argument("--seed", type=int, help="random seed for weights and shuffling")
+    model.add_argument("--min-count", type=int, help="minimum character count for the vocabulary" + note("min_count"))
+    add_optimizer_options(parser, defaults)
+    add_training_options(parser, defaults, "poems", "held-out poems (same forms as DATA)")
+    add_resume_options(parser)
+    add_precision_options(parser)
     parser.set_defaults(run=_train)
 
 
 def _train(args):
     seed_everything(args.seed)
-    # Architecture options left unset (None) take the constructor's default: one source of defaults.
-    architecture = {name: getattr(args, name) for name in ("cell", "units", "depth", "embedding_dim")}
-    poet = rnnapps.PoetryGenerator(
-        **{name: value for name, value in architecture.items() if value is not None}, dropout=args.dropout,
-        output_dropout=args.output_dropout, titles=not args.no_titles, max_vocab=args.max_vocab,
-        min_count=args.min_count, optimizer=args.optimizer, learning_rate=args.learning_rate, **clipping_options(args),
-        mixed_precision=args.mixed_precision,
-    )
+    poet = rnnapps.PoetryGenerator(**given(args, MODEL_OPTIONS), **optimizer_options(args))
     poet.fit(
         args.data if len(args.data) > 1 else args.data[0],
-        validation_data=args.validation_data,
-        validation_split=args.validation_split,
-        form=args.form,
-        author=args.author,
-        max_length=args.max_length,
-        epochs=args.epochs,
-        **time_limit_options(args),
-        batch_size=args.batch_size,
-        early_stopping_patience=args.patience or None,
-        checkpoint_dir=args.checkpoint_dir,
-        tensorboard_dir=args.tensorboard_dir,
-        backup_dir=backup_dir(args),
-        seed=args.seed,
+        **training_options(args),
+        **given(args, ("form", "author", "max_length")),
     )
     path = poet.save(args.output)
     print(f"saved poetry model ({poet.vectorizer.vocabulary_size} ids, mostly {poet.main_form}) to {path}")
@@ -91,18 +69,7 @@ def _train(args):
 
 def _generate(args):
     poet = rnnapps.load(args.model)
-    poems = poet.generate(
-        form=args.form,
-        acrostic=args.acrostic,
-        first_line=args.first_line,
-        mood=args.mood,
-        rhyme=args.rhyme,
-        no_repeat=args.no_repeat,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        seed=args.seed,
-        num_poems=args.num_poems,
-    )
+    poems = poet.generate(**given(args, GENERATE_OPTIONS))
     poems = [poems] if isinstance(poems, str) else poems
     for index, poem in enumerate(poems):
         if args.json:
@@ -116,14 +83,8 @@ def _generate(args):
 
 def _evaluate(args):
     poet = rnnapps.load(args.model)
-    report = poet.evaluate(args.data, form=args.form, num_samples=args.num_samples, seed=args.seed)
+    report = poet.evaluate(args.data, **given(args, ("form", "num_samples", "seed")))
     print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report)
-
-
-def _export(args):
-    poet = rnnapps.load(args.model)
-    path = poet.export(args.base_dir, args.name)
-    print_serving_hint(path, args.name or poet.kind)
 
 
 def add_parser(sub):
@@ -134,6 +95,8 @@ def add_parser(sub):
     )
     actions = poetry.add_subparsers(dest="action", metavar="ACTION", required=True)
     _add_train_parser(actions)
+    defaults = AppDefaults("poetry", "PoetryGenerator")
+    note = lambda method, name: defaults.note(method, name)  # noqa: E731
 
     generate = actions.add_parser(
         "generate", help="write poems with a saved model",
@@ -145,12 +108,12 @@ def add_parser(sub):
     generate.add_argument("--acrostic", help="each line starts with the next of these characters")
     generate.add_argument("--first-line", help="keep this first line and continue the poem")
     generate.add_argument("--mood", help="a title-like text that primes the poem and is not printed")
-    generate.add_argument("--rhyme", action="store_true", help="even lines end in one rhyme group (needs pypinyin)")
-    generate.add_argument("--no-repeat", action="store_true", help="no character twice in a poem")
-    generate.add_argument("--temperature", type=float, default=0.8, help="sampling temperature; 0 = greedy (default: 0.8)")
-    generate.add_argument("--top-k", type=int, default=0, help="sample among the k most likely characters; 0 = off (default: 0)")
+    generate.add_argument("--rhyme", action="store_true", default=None, help="even lines end in one rhyme group (needs pypinyin)")
+    generate.add_argument("--no-repeat", action="store_true", default=None, help="no character twice in a poem")
+    generate.add_argument("--temperature", type=float, help="sampling temperature; 0 = greedy" + note("generate", "temperature"))
+    generate.add_argument("--top-k", type=int, help="sample among the k most likely characters; 0 = off" + note("generate", "top_k"))
     generate.add_argument("--seed", type=int, help="sampling seed: the same seed gives the same poems")
-    generate.add_argument("--num-poems", type=int, default=1, help="poems to write (default: 1)")
+    generate.add_argument("--num-poems", type=int, help="poems to write" + note("generate", "num_poems"))
     generate.add_argument("--json", action="store_true", help="print one JSON object per poem")
     generate.set_defaults(run=_generate)
 
@@ -162,17 +125,13 @@ def add_parser(sub):
     evaluate.add_argument("model", help="directory of a saved poetry model")
     evaluate.add_argument("data", help="held-out poems (same forms as for train)")
     evaluate.add_argument("--form", help="the form to sample (default: the corpus' commonest form)")
-    evaluate.add_argument("--num-samples", type=int, default=100, help="poems sampled each way (default: 100)")
-    evaluate.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    evaluate.add_argument("--num-samples", type=int, help="poems sampled each way" + note("evaluate", "num_samples"))
+    evaluate.add_argument("--seed", type=int, help="sampling seed" + note("evaluate", "seed"))
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(run=_evaluate)
 
-    export = actions.add_parser(
-        "export", help="export a saved model for TF Serving",
-        description="Write <base-dir>/<name>/<next version>/ as a SavedModel with serving_default(prompt) and "
+    add_export_parser(
+        actions, "poetry model", "export a saved model for TF Serving",
+        "Write <base-dir>/<name>/<next version>/ as a SavedModel with serving_default(prompt) and "
         "generate(form, acrostic, first_line, mood, rhyme, no_repeat, temperature, top_k, seed).",
     )
-    export.add_argument("model", help="directory of a saved poetry model")
-    export.add_argument("--base-dir", default="saved_models", help="TF Serving model base directory (default: saved_models)")
-    export.add_argument("--name", help="model name (default: poetry)")
-    export.set_defaults(run=_export)

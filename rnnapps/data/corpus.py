@@ -13,17 +13,16 @@ Example:
 """
 
 import codecs
-import contextlib
 import dataclasses
 import glob
 import os
-import re
-import unicodedata
 
 import tensorflow as tf
 
-from rnnapps.data import sources
+from rnnapps.data import tfds
+from rnnapps.data.chunking import CHUNK_CHARS, MAX_CHUNK_CHARS, chunk_text  # chunk_text re-exported
 from rnnapps.data.files import glob_files
+from rnnapps.data.source import Source, held_out_threshold, in_held_out, trap
 from rnnapps.data.corpus_windows import (  # re-exported: one import path for the whole corpus API
     CorpusStats,
     lm_windows,
@@ -31,29 +30,19 @@ from rnnapps.data.corpus_windows import (  # re-exported: one import path for th
     stateful_windows,
     token_ids,
 )
-from rnnapps.errors import ConfigError, DataError, DataUnavailableError
+from rnnapps.errors import ConfigError, DataError
 
-CHUNK_CHARS = 64 * 1024  # characters per chunk: big enough for fast batched ops, small enough for RAM
-MAX_CHUNK_CHARS = 1024 * 1024  # a run without any whitespace is cut here regardless
-MAX_CLUSTER_CHARS = 64  # a hard cut steps back at most this far to keep a character with its marks
-MAX_CUT_TRIES = 64  # whitespace candidates tried per chunk before looking further on
 PATH_SUFFIXES = (".txt", ".text", ".md", ".rst", ".json", ".jsonl", ".csv", ".tsv", ".xml", ".html", ".log")
+LOCAL_TEXT_COPY = "a plain text file or a glob of them (e.g. 'books/*.txt')"
 __all__ = [
     "CorpusStats", "TextCorpus", "chunk_text", "from_dataset", "from_files", "from_text", "from_tfds",
     "lm_windows", "scan_corpus", "split_corpus", "stateful_windows", "text_corpus", "token_ids",
 ]
 _ELEMENT_SPEC = {"text": tf.TensorSpec([], tf.string), "document": tf.TensorSpec([], tf.int64)}
-# Whitespace a chunk may end after. Word tokenisers split on all of these; for char level
-# any boundary before a base character is safe.
-_CUT_AFTER = ("\n", " ", "\t", "\r", "\u3000", "\xa0", "\u2028", "\u2029")
-_CUT_AFTER_RE = re.compile("[" + "".join(_CUT_AFTER) + "]")
-# Characters that glue onto the character before them (one user-perceived character):
-# never start a chunk with one.
-_GLUE = {"\u200d", "\ufe0f"} | {chr(c) for c in range(0x1F3FB, 0x1F400)}
 
 
 @dataclasses.dataclass
-class TextCorpus:
+class TextCorpus(Source):
     """A text corpus streamed as chunks, document by document, in a fixed order.
 
     Attributes:
@@ -97,101 +86,6 @@ class TextCorpus:
     @classmethod
     def from_dataset(cls, dataset, **options):
         return from_dataset(dataset, **options)
-
-    @contextlib.contextmanager
-    def reading(self):
-        """Context for iterating anything built on this corpus: a read failure becomes a `DataError`."""
-        try:
-            yield
-        except tf.errors.OpError as error:
-            if self.trapped_errors:
-                trapped = self.trapped_errors[0]
-                self.trapped_errors.clear()  # a later, unrelated failure must not repeat this one
-                raise trapped from None
-            first_line = (error.message or str(error)).strip().splitlines()[0]
-            raise DataError(f"could not read {self.description}: {first_line}") from None
-
-
-# -- chunking ---------------------------------------------------------------------------
-def _safe_cut(text, position):
-    """Whether a chunk may end just before `text[position]` without splitting a character."""
-    if position >= len(text):
-        return False  # the next character is not read yet: it may be a combining mark
-    following = text[position]
-    if following in _GLUE or text[position - 1] == "\u200d":  # position >= 1 for every caller
-        return False
-    return not unicodedata.category(following).startswith("M")
-
-
-def _find_cut(text, start, chunk_chars, max_chars):
-    """End of the next chunk of `text[start:]`, or None when more text is needed first.
-
-    Prefers the last line break in the second half of the chunk (whole lines suit line-based
-    splitting), then the last other whitespace; a chunk without whitespace grows up to
-    the first whitespace after it, and is cut at `max_chars` if there is none.
-    """
-    end = start + chunk_chars
-    newline = text.rfind("\n", start, end)
-    if newline >= start + chunk_chars // 2 and _safe_cut(text, newline + 1):
-        return newline + 1
-    # The last whitespace before `end` that a chunk may end after; only the last
-    # MAX_CUT_TRIES candidates are tried, so text where whitespace keeps being followed
-    # by combining marks costs linear time, not quadratic.
-    limit = end
-    for _ in range(MAX_CUT_TRIES):
-        cut = max(text.rfind(mark, start, limit) for mark in _CUT_AFTER)
-        if cut < start:
-            break
-        if _safe_cut(text, cut + 1):
-            return cut + 1
-        limit = cut
-    hard = start + max_chars
-    for match in _CUT_AFTER_RE.finditer(text, end, hard):
-        if _safe_cut(text, match.end()):
-            return match.end()
-    if len(text) - start <= max_chars:
-        return None  # not enough text to need the hard cut (at the very end, all of it is one chunk)
-    # No whitespace to cut after: step back at most MAX_CLUSTER_CHARS to keep a character
-    # and its marks together; a longer run of marks or joiners (no real text has one) is
-    # cut at the maximum length, so a chunk is never shorter than max_chars - MAX_CLUSTER_CHARS.
-    for cut in range(hard, max(start + 1, hard - MAX_CLUSTER_CHARS), -1):
-        if _safe_cut(text, cut):
-            return cut
-    return hard
-
-
-def chunk_text(pieces, chunk_chars=CHUNK_CHARS, max_chunk_chars=MAX_CHUNK_CHARS):
-    """Re-cuts a stream of text pieces into chunks of about `chunk_chars` characters.
-
-    Each chunk ends after a whitespace character (a line break when there is one near the
-    end), so no word and no user-perceived character is split; the rest carries over to
-    the next chunk. Text without whitespace is cut after `max_chunk_chars` at the latest.
-    Concatenating the chunks gives back the input exactly.
-
-    Args:
-        pieces: iterable of str of any sizes (file reads, whole documents).
-
-    Example:
-        >>> list(chunk_text(["one two thr", "ee four"], chunk_chars=8))
-        ['one two ', 'three ', 'four']
-    """
-    if chunk_chars < 1 or max_chunk_chars < chunk_chars:
-        raise ConfigError(f"need 1 <= chunk_chars <= max_chunk_chars, got {chunk_chars} and {max_chunk_chars}")
-    buffer, start = "", 0
-    for piece in pieces:
-        # Only the unconsumed tail is copied: a huge single piece is walked by index.
-        buffer, start = buffer[start:] + piece, 0
-        while len(buffer) - start > chunk_chars:
-            cut = _find_cut(buffer, start, chunk_chars, max_chunk_chars)
-            if cut is None:
-                break
-            yield buffer[start:cut]
-            start = cut
-    while start < len(buffer):
-        cut = _find_cut(buffer, start, chunk_chars, max_chunk_chars) if len(buffer) - start > chunk_chars else None
-        cut = len(buffer) if cut is None else cut
-        yield buffer[start:cut]
-        start = cut
 
 
 def _encode(text):
@@ -312,7 +206,7 @@ def from_files(paths_or_globs, encoding="utf-8", chunk_chars=CHUNK_CHARS, max_ch
                     if empty:
                         yield index, ""
             except OSError as error:
-                trapped.append(DataError(f"could not read {path}: {error.strerror or error}"))
+                trap(trapped, DataError(f"could not read {path}: {error.strerror or error}"))
                 raise
 
     description = paths[0] if len(paths) == 1 else f"{len(paths)} files ({paths[0]}, ...)"
@@ -376,28 +270,20 @@ def from_dataset(dataset, chunk_chars=CHUNK_CHARS):
     return _texts_corpus(lambda: dataset, "the given tf.data.Dataset", chunk_chars)
 
 
-def _for_language_models(error):
-    """The TFDS "unavailable" message with the remedy that fits a language model."""
-    message = str(error)
-    marker = "or train from a local copy instead:"
-    remedy = "a plain text file or a glob of them (e.g. 'books/*.txt')."
-    if marker in message:
-        return f"{message[: message.index(marker)]}{marker} {remedy}"
-    return f"{message} Or train from a local copy instead: {remedy}"
-
-
 def _is_string_feature(feature):
     return getattr(feature, "tf_dtype", None) == tf.string and tuple(getattr(feature, "shape", ())) == ()
 
 
-def from_tfds(name, split="train", text_key=None, data_dir=None, download=True, chunk_chars=CHUNK_CHARS):
+def from_tfds(
+    name, split="train", text_key=None, tfds_data_dir=None, download=True, chunk_chars=CHUNK_CHARS, *, data_dir=None
+):
     """A corpus from a TFDS dataset with a string feature (`tiny_shakespeare`, `lm1b`, ...).
 
     Args:
         name: TFDS name, optionally with config/version; a "tfds:" prefix is allowed.
         split: TFDS split expression ("train", "validation", "train[:10%]").
         text_key: the string feature to read; default the only (or first) one.
-        data_dir: where TFDS keeps prepared data.
+        tfds_data_dir: where TFDS keeps prepared data (`data_dir`: its deprecated name).
         download: allow downloading when the data is not prepared yet.
 
     Raises:
@@ -407,10 +293,8 @@ def from_tfds(name, split="train", text_key=None, data_dir=None, download=True, 
         >>> corpus = from_tfds("tiny_shakespeare", split="validation")  # doctest: +SKIP
     """
     name = name[len("tfds:"):] if name.startswith("tfds:") else name
-    try:
-        builder = sources._tfds_builder(name, data_dir, download)
-    except DataUnavailableError as error:
-        raise DataUnavailableError(_for_language_models(error)) from None
+    tfds_data_dir = tfds.renamed_data_dir(tfds_data_dir, data_dir, "from_tfds")
+    builder = tfds.prepared_builder(name, tfds_data_dir, download, LOCAL_TEXT_COPY)
     features = builder.info.features
     string_keys = [key for key, feature in features.items() if _is_string_feature(feature)]
     if text_key is None:
@@ -419,10 +303,7 @@ def from_tfds(name, split="train", text_key=None, data_dir=None, download=True, 
         text_key = string_keys[0]
     elif text_key not in string_keys:
         raise DataError(f"{text_key!r} is not a string feature of TFDS dataset {name!r}; string features: {string_keys}")
-    try:
-        builder.as_dataset(split=split)  # fail now, not at the first epoch, on a bad split
-    except (ValueError, KeyError) as error:
-        raise DataError(f"split {split!r} of {name!r} is not available ({str(error).splitlines()[0]}); splits: {list(builder.info.splits)}") from None
+    tfds.split_dataset(builder, name, split)  # fail now, not at the first epoch, on a bad split
     return _texts_corpus(
         lambda: builder.as_dataset(split=split).map(lambda example: example[text_key]),
         f"TFDS {name} [{split}]",
@@ -443,19 +324,15 @@ def _looks_like_path(text):
 
 def _is_tfds_name(text):
     """A TFDS-looking name: registered with TFDS, or an identifier no prose looks like."""
-    if not sources._TFDS_NAME.match(text) or text.lower().endswith(PATH_SUFFIXES):
+    if not tfds.looks_like_name(text, suffixes=PATH_SUFFIXES):
         return False
-    import tensorflow_datasets as tfds
-
-    try:
-        tfds.builder_cls(text.split("/")[0].split(":")[0])
-        return True
-    except Exception:  # not registered
-        # "my_corpus" is meant as a (mistyped) TFDS name, "data/x" as a path, "hello" as text.
-        return "/" not in text and ("_" in text or ":" in text)
+    # Unregistered, "my_corpus" is meant as a (mistyped) TFDS name, "data/x" as a path, "hello" as text.
+    return tfds.is_registered(text) or ("/" not in text and ("_" in text or ":" in text))
 
 
-def text_corpus(source, *, split="train", text_key=None, data_dir=None, download=True, encoding="utf-8"):
+def text_corpus(
+    source, *, split="train", text_key=None, tfds_data_dir=None, download=True, encoding="utf-8", data_dir=None
+):
     """Turns anything a language model's `fit`/`evaluate` accepts into a `TextCorpus`.
 
     Rules, in order:
@@ -476,7 +353,8 @@ def text_corpus(source, *, split="train", text_key=None, data_dir=None, download
     Use `from_text` directly for a text that these rules would take for a name.
 
     Args:
-        split, text_key, data_dir, download: for TFDS (ignored by other sources).
+        split, text_key, tfds_data_dir, download: for TFDS (ignored by other sources);
+            `data_dir` is the deprecated name of `tfds_data_dir`.
         encoding: for files.
 
     Example:
@@ -491,7 +369,8 @@ def text_corpus(source, *, split="train", text_key=None, data_dir=None, download
         return from_dataset(source)
     if isinstance(source, os.PathLike):
         return from_files(source, encoding=encoding)
-    tfds_options = dict(split=split, text_key=text_key, data_dir=data_dir, download=download)
+    tfds_data_dir = tfds.renamed_data_dir(tfds_data_dir, data_dir, "text_corpus")
+    tfds_options = dict(split=split, text_key=text_key, tfds_data_dir=tfds_data_dir, download=download)
     if isinstance(source, bytes):
         return from_text(source)
     if isinstance(source, str):
@@ -528,11 +407,11 @@ def text_corpus(source, *, split="train", text_key=None, data_dir=None, download
 
 
 # -- held-out split -------------------------------------------------------------------
-def split_corpus(corpus, fraction, buckets=10_000):
+def split_corpus(corpus, fraction):
     """Splits a corpus into training and validation parts by a hash of each line.
 
     Hashing works on streams of any size, gives the same split every run, and keeps
-    duplicate lines on one side. Both parts keep the document structure (a document's
+    duplicate lines on one side (the hash every source uses, see `rnnapps.data.source`). Both parts keep the document structure (a document's
     held-out lines are simply missing from its training text).
 
     Returns:
@@ -541,16 +420,14 @@ def split_corpus(corpus, fraction, buckets=10_000):
     Example:
         >>> train, validation = split_corpus(from_text("a\\nb\\nc\\n" * 10), 0.3)
     """
-    if not 0.0 < fraction < 1.0:
-        raise DataError(f"validation fraction must be in (0, 1), got {fraction}")
-    threshold = int(round(fraction * buckets))
+    threshold = held_out_threshold(fraction)
 
     def part(held_out):
         def keep_lines(element):
             lines = tf.strings.split(element["text"], "\n")
             count = tf.size(lines)
             ends = tf.where(tf.range(count) < count - 1, tf.constant("\n"), tf.constant(""))
-            held = tf.strings.to_hash_bucket_fast(lines, buckets) < threshold
+            held = in_held_out(lines, threshold)
             chosen = tf.boolean_mask(lines + ends, held if held_out else tf.logical_not(held))
             return {"text": tf.strings.reduce_join(chosen), "document": element["document"]}
 

@@ -11,9 +11,9 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from rnnapps.data.source import HASH_BUCKETS, held_out_threshold, in_held_out  # noqa: F401 (HASH_BUCKETS re-exported)
 from rnnapps.errors import DataError
 
-HASH_BUCKETS = 10_000
 TASKS = ("binary", "multiclass", "multilabel")
 
 
@@ -22,17 +22,16 @@ def split_validation(dataset, fraction):
 
     Hashing (rather than taking the first N) works on streams of any size, gives the
     same split every run, and keeps duplicate texts on one side, so validation never
-    contains a copy of a training example.
+    contains a copy of a training example. The hash is the one every source uses
+    (`rnnapps.data.source.in_held_out`).
 
     Example:
         >>> train, val = split_validation(dataset, 0.1)  # doctest: +SKIP
     """
-    if not 0.0 <= fraction < 1.0:
-        raise DataError(f"validation_split must be in [0, 1), got {fraction}")
-    threshold = int(round(fraction * HASH_BUCKETS))
+    threshold = held_out_threshold(fraction, "validation_split", allow_zero=True)
 
     def in_validation(text, _label):
-        return tf.strings.to_hash_bucket_fast(text, HASH_BUCKETS) < threshold
+        return in_held_out(text, threshold)
 
     train = dataset.filter(lambda text, label: tf.logical_not(in_validation(text, label)))
     return train, dataset.filter(in_validation)

@@ -12,23 +12,24 @@ Example:
 """
 
 import collections
-import contextlib
 import dataclasses
 
 import tensorflow as tf
 
-from rnnapps.data.poems import FORMS
+from rnnapps.data.poems import FORMS, with_membership
+from rnnapps.data.source import Source, trap
 from rnnapps.errors import DataError
+from rnnapps.text.vectorizer import CONTROL_MARKERS
 from rnnapps.text.vocabulary import build_vocabulary
 
-START, END = "\x02", "\x03"
+START, END = CONTROL_MARKERS["start"], CONTROL_MARKERS["end"]
 # A title primes the poem but is not scored, and every title position still costs a full
 # softmax over the ~5k-character vocabulary: long titles (some Tang titles run to 30
 # characters) made batches, which pad to their longest title + poem, ~40% longer than the
 # poems alone. Eight characters keep the theme words of nearly every title.
 MAX_TITLE_CHARS = 8
 MARKS = ("，", "。")
-# The tokens every poetry vocabulary starts with (ids 2..5), whatever the corpus.
+# The tokens every poetry vocabulary starts with (the first ids after padding and <unk>), whatever the corpus.
 REQUIRED_TOKENS = (START, END) + MARKS
 
 
@@ -74,24 +75,12 @@ class PoemStats:
         return max(sorted(regular), key=regular.get) if regular else "free"
 
 
-class _Trapped:
-    """Errors raised inside `from_generator` (TF can only report them as its own)."""
+class _Reader(Source):
+    """The poems read into a dataset by a Python generator (TF can only report its errors as its own)."""
 
     def __init__(self, description):
         self.description = description
-        self.errors = []
-
-    @contextlib.contextmanager
-    def reading(self):
-        try:
-            yield
-        except tf.errors.OpError as error:
-            if self.errors:
-                trapped = self.errors[0]
-                self.errors.clear()
-                raise trapped from None
-            first_line = (error.message or str(error)).strip().splitlines()[0]
-            raise DataError(f"could not read {self.description}: {first_line}") from None
+        self.trapped_errors = []
 
 
 def scan_poems(source, vectorizer=None, titles=True, max_tokens=None, min_count=1, filters=""):
@@ -114,9 +103,9 @@ def scan_poems(source, vectorizer=None, titles=True, max_tokens=None, min_count=
     """
     base = source.root() if hasattr(source, "root") else source  # a split part filters the full source
     kept, all_forms, chars, texts = collections.Counter(), collections.Counter(), 0, []
-    for poem in base.unfiltered():
+    for poem, belongs in with_membership(source):
         all_forms[poem.form] += 1
-        if base.keeps(poem) and (source is base or source.takes(poem)):
+        if belongs and base.keeps(poem):
             kept[poem.form] += 1
             chars += len(poem.text)
             if vectorizer is not None:
@@ -155,16 +144,15 @@ def poem_batches(source, vectorizer, batch_size, titles=True, shuffle=False, shu
     Example:
         >>> batches, reader = poem_batches(source, vectorizer, 32)  # doctest: +SKIP
     """
-    reader = _Trapped(source.description)
-    start_id = vectorizer.get_vocabulary().index(START) + 2
+    reader = _Reader(source.description)
+    start_id = vectorizer.token_to_id(START)
 
     def sequences():
         try:
             for poem in source:
                 yield poem_sequence(poem, titles)
         except DataError as error:
-            reader.errors.append(error)
-            raise
+            raise trap(reader.trapped_errors, error)
 
     def encode(texts):
         ids = vectorizer.vectorize(texts).to_tensor(0)

@@ -26,46 +26,24 @@ import glob
 import json
 import os
 import re
-import zlib
 
 from rnnapps.data.files import glob_files
 from rnnapps.data.safe_npz import load_npz
+from rnnapps.data.source import chunked, held_out_mask
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.text.chinese import is_hanzi
-
-# name -> (lines, characters per line); "free" is any text.
-FORMS = {"wujue": (4, 5), "qijue": (4, 7), "wulv": (8, 5), "qilv": (8, 7)}
-FORM_ALIASES = {"五绝": "wujue", "七绝": "qijue", "五律": "wulv", "七律": "qilv", "free": "free", "自由": "free"}
-COMMA, PERIOD = "，", "。"
-# Marks that may end a line in corpus poems; generated poems use only "，" and "。".
-LINE_ENDS = "，。？！；、,.?!;"
+from rnnapps.text.poem_forms import (  # re-exported: the forms are defined once, for data, app and export
+    COMMA,
+    FORM_ALIASES,
+    FORMS,
+    LINE_ENDS,
+    PERIOD,
+    canonical_form,
+)
 MAX_TITLE_CHARS = 24  # titles prime the model; a long one is cut, not refused
 _LINE_END_RE = re.compile("[" + re.escape(LINE_ENDS) + "]")
 _NOTES_RE = re.compile(r"（[^）]*）|\([^)]*\)|〔[^〕]*〕|【[^】]*】|\{[^}]*\}|\[[^\]]*\]")
 _NPZ_MARKERS = {"<START>", "<EOP>", "</s>"}
-
-
-def canonical_form(form):
-    """The canonical name of a form ("qijue", "七绝" -> "qijue"; None -> "free").
-
-    Args:
-        form: a form name, a Chinese alias (五绝 七绝 五律 七律 自由) or None.
-
-    Raises:
-        ConfigError: an unknown form name.
-
-    Example:
-        >>> canonical_form("七律")
-        'qilv'
-    """
-    if form is None:
-        return "free"
-    if isinstance(form, str) and form in FORMS:
-        return form
-    if isinstance(form, str) and form in FORM_ALIASES:
-        return FORM_ALIASES[form]
-    names = ", ".join(list(FORMS) + ["free"])
-    raise ConfigError(f"unknown poem form {form!r}: use one of {names} (or 五绝, 七绝, 五律, 七律)")
 
 
 def clean_text(text):
@@ -163,8 +141,9 @@ class Poem:
         return poem_form(self.text) or "free"
 
     def held_out(self, fraction, salt=""):
-        """Whether this poem falls in the held-out `fraction` (by a hash of its text and `salt`)."""
-        return zlib.crc32((salt + self.text).encode("utf-8")) % 10_000 < int(round(fraction * 10_000))
+        """Whether this poem falls in the held-out `fraction` (by the hash of `salt + text`
+        every source splits with, see `rnnapps.data.source`)."""
+        return bool(held_out_mask([self.text], fraction, salt)[0])
 
 
 def _make_poem(text, title="", author=""):
@@ -402,17 +381,21 @@ class _Subset:
         part = "held-out" if held_out else "training"
         self.description = f"{getattr(source, 'description', 'poems')} ({part} part)"
 
+    def mask(self, poems):
+        """Numpy bools: which of `poems` (of the root source) belong to this side (hashed in one call)."""
+        mine = held_out_mask([poem.text for poem in poems], self.fraction, self.salt) == self.held_out
+        return mine & self.source.mask(poems) if isinstance(self.source, _Subset) else mine
+
     def takes(self, poem):
         """Whether `poem` (of the parent source) belongs to this side."""
-        return poem.held_out(self.fraction, self.salt) == self.held_out and (
-            not isinstance(self.source, _Subset) or self.source.takes(poem)
-        )
+        return bool(self.mask([poem])[0])
 
     def root(self):
         return self.source.root() if isinstance(self.source, _Subset) else self.source
 
     def __iter__(self):
-        return (poem for poem in self.root() if self.takes(poem))
+        for chunk in chunked(self.root()):
+            yield from (poem for poem, taken in zip(chunk, self.mask(chunk)) if taken)
 
     def split(self, fraction):
         salt = self.salt + "+"
@@ -420,6 +403,16 @@ class _Subset:
 
     def describe_filters(self):
         return self.root().describe_filters()
+
+
+def with_membership(source):
+    """`(poem, belongs)` for every poem of `source`'s root before filters: `belongs` says
+    whether a split part takes it (always True for a whole source)."""
+    if not isinstance(source, _Subset):
+        yield from ((poem, True) for poem in source.unfiltered())
+        return
+    for chunk in chunked(source.root().unfiltered()):
+        yield from zip(chunk, source.mask(chunk))
 
 
 def poem_source(data, form=None, author=None, max_length=None):

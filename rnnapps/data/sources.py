@@ -6,45 +6,23 @@ about its label names. Files are streamed, never read whole into memory; problem
 reported as `DataError` with the file and line, before training starts.
 """
 
-import contextlib
 import csv
 import dataclasses
 import os
-import re
-import socket
 import sys
 
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.errors import DataError, DataUnavailableError
+from rnnapps.data import tfds
+from rnnapps.data.source import Source, trap
+from rnnapps.errors import DataError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".tab")
-_TFDS_NAME = re.compile(r"^[a-z0-9_]+(/[A-Za-z0-9_.\-]+)?(:[0-9.*]+)?$")
-
-
-class ReadsSafely:
-    """Mixin for a data class with `dataset`, `description` and `trapped_errors` attributes.
-
-    Generators behind `tf.data.Dataset.from_generator` cannot raise our own errors
-    through TensorFlow: they append them to `trapped_errors` and TF raises an `OpError`
-    instead, which `reading()` turns back into the original `DataError`.
-    """
-
-    @contextlib.contextmanager
-    def reading(self):
-        """Context for iterating `dataset`: turns a failure while reading into a `DataError`."""
-        try:
-            yield
-        except tf.errors.OpError as error:
-            if self.trapped_errors:
-                raise self.trapped_errors[0] from None
-            first_line = (error.message or str(error)).strip().splitlines()[0]
-            raise DataError(f"could not read {self.description}: {first_line}") from None
 
 
 @dataclasses.dataclass
-class LabelledTexts(ReadsSafely):
+class LabelledTexts(Source):
     """A stream of `(text, label)` examples and what is known about its labels.
 
     Attributes:
@@ -229,8 +207,7 @@ def from_csv(
                     else:
                         yield text, name_of(label, line).encode("utf-8")
                 except DataError as error:
-                    trapped.append(error)
-                    raise
+                    raise trap(trapped, error)
 
     label_spec = tf.TensorSpec([None] if multi_label else [], tf.string)
     dataset = tf.data.Dataset.from_generator(
@@ -292,59 +269,16 @@ def from_folder(root, classes=None, ignore=("unsup",), extensions=(".txt",)):
 
 
 # -- TFDS ---------------------------------------------------------------------------
-def _internet_reachable(host="storage.googleapis.com", port=443, timeout=3.0):
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 LOCAL_LABELLED_COPY = "a folder-per-class tree (e.g. aclImdb/train) or a CSV/TSV file"
 
 
-def _unavailable(name, reason, local_copy=LOCAL_LABELLED_COPY):
-    return DataUnavailableError(
-        f"TFDS dataset {name!r} is not available here ({reason}). Remedies: connect to the internet "
-        f"so TFDS can download it; or pass data_dir= (CLI: --tfds-data-dir) pointing at a directory where "
-        f"it is already prepared; or train from a local copy instead: {local_copy}."
-    )
-
-
-def _tfds_builder(name, data_dir, download, local_copy=LOCAL_LABELLED_COPY):
-    """The prepared TFDS builder of `name`, downloading it when allowed and possible.
-
-    `local_copy` names the offline alternative in the `DataUnavailableError` message.
-    """
-    import tensorflow_datasets as tfds
-
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError:
-        raise DataError(f"unknown TFDS dataset {name!r} (and no such local file or folder)") from None
-    except Exception as error:  # TFDS wraps many failures; keep the message, drop its traceback.
-        raise _unavailable(name, f"{type(error).__name__}: {str(error).splitlines()[0]}", local_copy) from None
-    if builder.is_prepared():
-        return builder
-    if not download:
-        raise _unavailable(name, "not prepared and download=False", local_copy)
-    if not _internet_reachable():
-        raise _unavailable(name, "no internet connection", local_copy)
-    try:
-        builder.download_and_prepare()
-    except Exception as error:
-        reason = f"download failed: {type(error).__name__}: {str(error).splitlines()[0]}"
-        raise _unavailable(name, reason, local_copy) from None
-    return builder
-
-
-def from_tfds(name, split="train", data_dir=None, text_key=None, label_key=None, download=True):
+def from_tfds(name, split="train", tfds_data_dir=None, text_key=None, label_key=None, download=True, *, data_dir=None):
     """Examples from a TFDS text-classification dataset (`imdb_reviews`, `ag_news_subset`, ...).
 
     Args:
         name: TFDS name, optionally with config/version (`"imdb_reviews/plain_text"`).
         split: TFDS split expression ("train", "test", "train[:10%]").
-        data_dir: where TFDS keeps prepared data.
+        tfds_data_dir: where TFDS keeps prepared data (`data_dir`: its deprecated name).
         text_key, label_key: feature names; default the first Text and ClassLabel features.
         download: allow downloading when the data is not prepared yet.
 
@@ -354,27 +288,26 @@ def from_tfds(name, split="train", data_dir=None, text_key=None, label_key=None,
     Example:
         >>> data = from_tfds("imdb_reviews", split="test")  # doctest: +SKIP
     """
-    import tensorflow_datasets as tfds
+    import tensorflow_datasets
 
-    builder = _tfds_builder(name, data_dir, download)
+    tfds_data_dir = tfds.renamed_data_dir(tfds_data_dir, data_dir, "from_tfds")
+    builder = tfds.prepared_builder(name, tfds_data_dir, download, LOCAL_LABELLED_COPY)
+    kinds = tensorflow_datasets.features
     features = builder.info.features
     if text_key is None:
-        text_key = next((k for k, f in features.items() if isinstance(f, tfds.features.Text)), None)
+        text_key = next((k for k, f in features.items() if isinstance(f, kinds.Text)), None)
     if label_key is None:
-        label_key = next((k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)), None)
+        label_key = next((k for k, f in features.items() if isinstance(f, kinds.ClassLabel)), None)
     if text_key not in features or label_key not in features:
         raise DataError(
             f"TFDS dataset {name!r} needs a text and a class-label feature; it has {list(features)} "
             f"(pass text_key= and label_key=)"
         )
     label_feature = features[label_key]
-    if not isinstance(label_feature, tfds.features.ClassLabel):
+    if not isinstance(label_feature, kinds.ClassLabel):
         raise DataError(f"feature {label_key!r} of {name!r} is not a ClassLabel")
     names = list(label_feature.names)
-    try:
-        dataset = builder.as_dataset(split=split)
-    except (ValueError, KeyError) as error:
-        raise DataError(f"split {split!r} of {name!r} is not available ({str(error).splitlines()[0]}); splits: {list(builder.info.splits)}") from None
+    dataset = tfds.split_dataset(builder, name, split)
     name_table = tf.constant(names)
     dataset = dataset.map(
         lambda example: (example[text_key], tf.gather(name_table, example[label_key])),
@@ -468,8 +401,8 @@ def labelled_texts(
                 label_separator=label_separator,
                 label_names=label_names,
             )
-        if _TFDS_NAME.match(path) and not path.lower().endswith(CSV_SUFFIXES + (".txt",)):
-            return from_tfds(path, split=split, data_dir=tfds_data_dir, download=download)
+        if tfds.looks_like_name(path, suffixes=CSV_SUFFIXES + (".txt",)):
+            return from_tfds(path, split=split, tfds_data_dir=tfds_data_dir, download=download)
         raise DataError(f"no such file or folder: {path}")
     if data is None:
         raise DataError("no data given")

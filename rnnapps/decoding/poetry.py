@@ -39,6 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.decoding.processors import LogitsProcessor
+from rnnapps.text.vectorizer import CONTROL_MARKERS, FIRST_TOKEN_ID, OOV_ID, PADDING_ID
 
 _NEG_INF = -float("inf")
 
@@ -61,10 +62,10 @@ class PoemTables:
     period_id: int
     start_id: int
     end_id: int
-    banned_ids: tuple = (0, 1)
+    banned_ids: tuple = (PADDING_ID, OOV_ID)
 
     @classmethod
-    def from_tokens(cls, tokens, rhyme_groups=None, start="\x02", end="\x03"):
+    def from_tokens(cls, tokens, rhyme_groups=None, start=CONTROL_MARKERS["start"], end=CONTROL_MARKERS["end"]):
         """Tables for `tokens` (the token string of every id, padding and `<unk>` first).
 
         Args:
@@ -74,11 +75,11 @@ class PoemTables:
         from rnnapps.text.chinese import is_hanzi
 
         tokens = list(tokens)
-        hanzi = np.array([index > 1 and is_hanzi(t) for index, t in enumerate(tokens)], bool)
+        hanzi = np.array([index >= FIRST_TOKEN_ID and is_hanzi(t) for index, t in enumerate(tokens)], bool)
         groups = np.full([len(tokens)], -1, np.int32) if rhyme_groups is None else np.asarray(rhyme_groups, np.int32)
         groups = np.where(hanzi, groups, -1).astype(np.int32)
-        ids = {t: i for i, t in enumerate(tokens) if i > 1}
-        return cls(hanzi, groups, ids["，"], ids["。"], ids[start], ids[end], (0, 1, ids[start]))
+        ids = {t: i for i, t in enumerate(tokens) if i >= FIRST_TOKEN_ID}
+        return cls(hanzi, groups, ids["，"], ids["。"], ids[start], ids[end], (PADDING_ID, OOV_ID, ids[start]))
 
     @property
     def has_rhymes(self):

@@ -6,6 +6,7 @@ from rnnapps.decoding import BanTokens, beam_search, sample
 from rnnapps.decoding.limits import DEFAULT_LIMITS, assert_batch_within, last_tokens
 from rnnapps.decoding.loop_utils import shape_invariants
 from rnnapps.text.detokenize import detokenize_graph
+from rnnapps.text.vectorizer import FIRST_TOKEN_ID, OOV_ID, PADDING_ID
 
 _REGEX_SPECIAL = r"([\\.^$|?*+()\[\]{}])"
 
@@ -69,10 +70,10 @@ def _language_model_parts(vectorizer, models, level, limits=DEFAULT_LIMITS):
 
     A request of more than `limits.max_batch` prompts fails; the model reads the last
     `limits.max_prompt_tokens` tokens of a longer prompt."""
-    vocabulary = vectorizer.get_vocabulary()
-    token_strings = tf.constant(["", ""] + vocabulary)  # padding and <unk> never print
+    token_strings = tf.constant(vectorizer.tokens_by_id(printable=True))  # padding and <unk> never print
     # An empty prompt starts from a line break (char level) or the most frequent token.
-    start_id = vocabulary.index("\n") + 2 if level == "char" and "\n" in vocabulary else 2
+    start_id = vectorizer.token_to_id("\n") if level == "char" else OOV_ID
+    start_id = FIRST_TOKEN_ID if start_id == OOV_ID else start_id
 
     def prefill(prompt, token_step):
         """Prompts [B] -> (the last prompt id [B], the states after all ids before it)."""
@@ -145,7 +146,7 @@ def generation_serving_fn(vectorizer, models, level, limits=DEFAULT_LIMITS, mode
         >>> serve = generation_serving_fn(gen.vectorizer, gen.models, "char")  # doctest: +SKIP
     """
     prefill, stop_ids, join = _language_model_parts(vectorizer, models, level, limits)
-    banned = BanTokens([0, 1])
+    banned = BanTokens([PADDING_ID, OOV_ID])
     max_new_tokens = limits.max_new_tokens
 
     def serve(prompt, max_length, temperature, top_k, top_p, seed, stop=None):
@@ -169,7 +170,7 @@ def beam_generation_fn(vectorizer, models, level, beam_width, limits=DEFAULT_LIM
     stop string is the beam's end token.
     """
     prefill, stop_ids, join = _language_model_parts(vectorizer, models, level, limits)
-    banned = BanTokens([0, 1])
+    banned = BanTokens([PADDING_ID, OOV_ID])
 
     @tf.function(reduce_retracing=True, autograph=False)  # explicit loops: AutoGraph would only add tracing time
     def run(prompt, max_length, stop):

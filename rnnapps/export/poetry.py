@@ -7,17 +7,11 @@ exported `generate` endpoint, so an export writes the same poems as the app.
 import tensorflow as tf
 
 from rnnapps.data.poem_batches import END, START
-from rnnapps.data.poems import FORM_ALIASES, FORMS
 from rnnapps.decoding import sample
 from rnnapps.decoding.limits import DEFAULT_LIMITS, assert_batch_within
 from rnnapps.decoding.poetry import PoemConstraints, forced_tokens
 from rnnapps.export.generation import loop_step_fn
-
-MAX_FREE_TOKENS = 200  # a free-form poem ends at its end marker or here
-MAX_MOOD_TOKENS = 64  # a longer mood keeps its last characters
-# Every form name a request may use -> (lines, chars); "free" is (0, 0).
-_FORM_NAMES = list(FORMS) + list(FORM_ALIASES)
-_FORM_SHAPES = [FORMS[name] for name in FORMS] + [FORMS.get(FORM_ALIASES[name], (0, 0)) for name in FORM_ALIASES]
+from rnnapps.text.poem_forms import MAX_FREE_TOKENS, MAX_MOOD_CHARS, REQUEST_FORMS  # noqa: F401 (MAX_FREE_TOKENS re-exported)
 
 
 def poem_signature():
@@ -50,13 +44,13 @@ def form_shape(form):
         >>> [int(x) for x in form_shape(tf.constant("qilv"))]
         [8, 7]
     """
-    matches = tf.equal(tf.constant(_FORM_NAMES), form)
+    matches = tf.equal(tf.constant(list(REQUEST_FORMS)), form)
     tf.debugging.Assert(
         tf.reduce_any(matches),
         ["unknown poem form", form, "- use one of: wujue, qijue, wulv, qilv, free (or 五绝, 七绝, 五律, 七律)"],
     )
     index = tf.argmax(tf.cast(matches, tf.int32), output_type=tf.int32)
-    shape = tf.gather(tf.constant(_FORM_SHAPES, tf.int32), index)
+    shape = tf.gather(tf.constant(list(REQUEST_FORMS.values()), tf.int32), index)
     return shape[0], shape[1]
 
 
@@ -68,7 +62,8 @@ def poem_serving_fn(vectorizer, models, tables, limits=DEFAULT_LIMITS):
     punctuation, no markers) and `token_ids` int32 `[B, N]`. Defined results for
     odd requests: characters that are unknown or not Han are dropped from acrostics
     and fixed-form first lines, extra ones beyond the form too; an acrostic in the
-    free form is ignored; a mood longer than 64 tokens keeps its last 64; temperature
+    free form is ignored; a mood longer than `MAX_MOOD_CHARS` (64) characters keeps its
+    last 64 (the app refuses such a mood); temperature
     <= 0 is greedy, top_k <= 0 is off. An unknown form, unequal batch lengths, more than
     `limits.max_batch` rows, or rhyme asked of an export made without rhyme tables fail
     the request with a message.
@@ -82,14 +77,13 @@ def poem_serving_fn(vectorizer, models, tables, limits=DEFAULT_LIMITS):
     Example:
         >>> serve = poem_serving_fn(poet.vectorizer, poet.models, poet._tables())  # doctest: +SKIP
     """
-    vocabulary = vectorizer.get_vocabulary()
-    token_strings = tf.constant(["", ""] + [t if t not in (START, END) else "" for t in vocabulary])
+    token_strings = tf.constant(vectorizer.tokens_by_id(printable=True))  # padding, <unk> and markers print ""
     has_rhymes = tables.has_rhymes
 
     def prime(mood):
         """States after the mood text (zeros for none): where START is fed next."""
         mood = tf.strings.regex_replace(mood, f"[{START}{END}]", "")
-        ids = vectorizer.vectorize(mood)[:, -MAX_MOOD_TOKENS:].to_tensor(0)
+        ids = vectorizer.vectorize(mood)[:, -MAX_MOOD_CHARS:].to_tensor(0)
         ids = tf.pad(ids, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids)[1])]])  # >= 1 step; padding is masked
         return tuple(models.prefill(ids, training=False)[1:])
 

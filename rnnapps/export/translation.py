@@ -23,8 +23,7 @@ from rnnapps.decoding import BanTokens, beam_search, sample
 from rnnapps.decoding.limits import DEFAULT_LIMITS, assert_batch_within
 from rnnapps.errors import ConfigError
 from rnnapps.text import detokenize_graph
-
-OOV_ID = 1
+from rnnapps.text.vectorizer import OOV_ID, PADDING_ID, id_table
 MAX_TRANSLATION_LENGTH = 1000  # longest output a request may ask for (tokens)
 # source_tokens label the attention matrix's columns (a heatmap needs them); added after the
 # first exports, so clients must not require it.
@@ -88,8 +87,8 @@ def translation_fn(
     has_attention = models.spec.attention != "none"
     # Id i prints as table[i]: padding "", <unk> (replaced below when it can be), then the
     # vocabulary (whose first entries are the start and end tokens, never printed).
-    table = tf.constant(["", "[UNK]"] + list(target_vocabulary))
-    banned = BanTokens([0, START_ID])
+    table = tf.constant(id_table(target_vocabulary))
+    banned = BanTokens([PADDING_ID, START_ID])
 
     def encode(source):
         source = tf.reshape(tf.convert_to_tensor(source, tf.string), [-1])

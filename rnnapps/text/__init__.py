@@ -6,7 +6,14 @@ the training pipeline and exported SavedModels on stock TF Serving.
 
 from rnnapps.text.detokenize import detokenize, detokenize_graph
 from rnnapps.text.tokenize import normalize, split_chars, split_words, tokenize
-from rnnapps.text.vectorizer import TextVectorizer
+from rnnapps.text.vectorizer import (
+    CONTROL_MARKERS,
+    FIRST_TOKEN_ID,
+    OOV_ID,
+    PADDING_ID,
+    SEQUENCE_MARKERS,
+    TextVectorizer,
+)
 from rnnapps.text.vocabulary import (
     OOV_TOKEN,
     PAD_TOKEN,
@@ -16,6 +23,11 @@ from rnnapps.text.vocabulary import (
 )
 
 __all__ = [
+    "CONTROL_MARKERS",
+    "FIRST_TOKEN_ID",
+    "OOV_ID",
+    "PADDING_ID",
+    "SEQUENCE_MARKERS",
     "OOV_TOKEN",
     "PAD_TOKEN",
     "TextVectorizer",

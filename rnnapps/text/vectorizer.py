@@ -1,4 +1,12 @@
-"""`TextVectorizer`: raw strings -> int ids, the one input path of training and serving."""
+"""`TextVectorizer`: raw strings -> int ids, the one input path of training and serving.
+
+The vectorizer owns the id of every token, special ones included: 0 is padding, 1 the
+unknown token, and the vocabulary proper starts at `FIRST_TOKEN_ID`. App markers (the
+start and end of a translation target or of a poem) are ordinary vocabulary entries at
+the head of the vocabulary; a vectorizer made with `markers=` names them by role, and
+`token_to_id`, `id_to_token`, `special_ids` and `tokens_by_id` look ids up, as
+keras-hub tokenizers do. No other module computes an id from a list position.
+"""
 
 import keras
 import numpy as np
@@ -8,15 +16,52 @@ from rnnapps.errors import ConfigError, DataError
 from rnnapps.text.tokenize import LEVELS, PUNCTUATION_MODES, tokenize
 from rnnapps.text.vocabulary import OOV_TOKEN, PAD_TOKEN, RESERVED_TOKENS, build_vocabulary
 
+PADDING_ID = 0
 OOV_ID = 1
+FIRST_TOKEN_ID = len(RESERVED_TOKENS)  # the id of the first vocabulary entry
+# App markers by role. Translation targets use word-like tokens; poems (char level) use
+# single control characters that never occur in poems and that the char tokeniser keeps whole.
+SEQUENCE_MARKERS = {"start": "<start>", "end": "<end>"}
+CONTROL_MARKERS = {"start": "\x02", "end": "\x03"}
+
+
+def id_table(vocabulary):
+    """The token of every id (index = id) of a vocabulary (as `get_vocabulary` returns it).
+
+    Example:
+        >>> id_table(["a", "b"])
+        ['', '[UNK]', 'a', 'b']
+    """
+    return list(RESERVED_TOKENS) + list(vocabulary)
+
+
+def marker_ids(markers):
+    """`{role: id}` of markers that lead a vocabulary (`with_markers`), in their order.
+
+    Example:
+        >>> marker_ids(SEQUENCE_MARKERS)
+        {'start': 2, 'end': 3}
+    """
+    return {role: FIRST_TOKEN_ID + index for index, role in enumerate(markers)}
+
+
+def with_markers(markers, vocabulary):
+    """The vocabulary with the marker tokens at its head (and nowhere else).
+
+    Example:
+        >>> with_markers(SEQUENCE_MARKERS, ["hola", "<end>"])
+        ['<start>', '<end>', 'hola']
+    """
+    tokens = list(markers.values())
+    return tokens + [token for token in vocabulary if token not in tokens]
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")
 class TextVectorizer(keras.layers.Layer):
     """Turns raw strings into token ids with a `StringLookup` (core TF ops only).
 
-    Id 0 is padding, 1 is unknown, the vocabulary starts at 2. Texts longer than
-    `max_length` tokens are truncated (keeping the start).
+    Id 0 (`PADDING_ID`) is padding, 1 (`OOV_ID`) is unknown, the vocabulary starts at
+    `FIRST_TOKEN_ID` (2). Texts longer than `max_length` tokens are truncated (keeping the start).
 
     Args:
         vocabulary: list of tokens, or None to `adapt` later.
@@ -24,12 +69,16 @@ class TextVectorizer(keras.layers.Layer):
         lowercase: lowercase before tokenising.
         punctuation: word level only: "split", "strip" or "keep" (see `split_words`).
         max_length: truncate to this many tokens; None keeps everything.
+        markers: `{role: token}` of app markers (e.g. `SEQUENCE_MARKERS`); each must be in
+            the vocabulary, and `special_ids` names their ids.
 
     Example:
         >>> vec = TextVectorizer(level="word")
         >>> vec.adapt(["a good film", "a bad film"])
         >>> vec.vectorize(tf.constant(["good film", "unseen"])).to_list()  # doctest: +SKIP
         [[4, 3], [1]]
+        >>> vec.token_to_id("film"), vec.id_to_token(1), vec.special_ids
+        (3, '[UNK]', {'padding': 0, 'oov': 1})
     """
 
     def __init__(
@@ -39,6 +88,7 @@ class TextVectorizer(keras.layers.Layer):
         lowercase=True,
         punctuation="split",
         max_length=None,
+        markers=None,
         **kwargs,
     ):
         kwargs.setdefault("trainable", False)
@@ -53,6 +103,8 @@ class TextVectorizer(keras.layers.Layer):
         self.lowercase = bool(lowercase)
         self.punctuation = punctuation
         self.max_length = None if max_length is None else int(max_length)
+        self.markers = dict(markers or {})
+        self._ids = {}
         self.lookup = keras.layers.StringLookup(
             mask_token=PAD_TOKEN, oov_token=OOV_TOKEN, num_oov_indices=1, name="token_lookup"
         )
@@ -72,19 +124,59 @@ class TextVectorizer(keras.layers.Layer):
             raise DataError(f"vocabulary must not contain the reserved tokens {reserved}")
         if len(set(vocabulary)) != len(vocabulary):
             raise DataError("vocabulary contains duplicate tokens")
+        missing = [token for token in self.markers.values() if token not in vocabulary]
+        if missing:
+            raise DataError(f"the vocabulary lacks the markers {missing}")
         self.lookup.set_vocabulary(vocabulary)
         self._has_vocabulary = True
+        self._ids = {token: index for index, token in enumerate(self.tokens_by_id())}
 
     def get_vocabulary(self):
-        """The vocabulary without the reserved padding/OOV entries (id of token i is i + 2)."""
+        """The vocabulary without the reserved padding/OOV entries (its first token has id `FIRST_TOKEN_ID`)."""
         if not self._has_vocabulary:
             return []
-        return [str(token) for token in self.lookup.get_vocabulary()[2:]]
+        return [str(token) for token in self.lookup.get_vocabulary()[FIRST_TOKEN_ID:]]
 
     @property
     def vocabulary_size(self):
         """Number of ids, reserved ids included (the embedding's input dimension)."""
         return len(self.get_vocabulary()) + len(RESERVED_TOKENS)
+
+    # -- ids of tokens --------------------------------------------------------------
+    def tokens_by_id(self, printable=False):
+        """The token of every id (index = id), padding and unknown first.
+
+        With `printable`, padding, unknown and the markers are "" (they never print).
+        """
+        tokens = id_table(self.get_vocabulary())
+        if printable:
+            hidden = set(self.markers.values()) | {OOV_TOKEN}
+            tokens = [PAD_TOKEN if token in hidden else token for token in tokens]
+        return tokens
+
+    def token_to_id(self, token):
+        """The id of `token` (`OOV_ID` for a token outside the vocabulary)."""
+        return self._ids.get(str(token), OOV_ID)
+
+    def id_to_token(self, id):
+        """The token of `id`; raises `ConfigError` for an id outside `[0, vocabulary_size)`."""
+        if not 0 <= int(id) < self.vocabulary_size:
+            raise ConfigError(f"id {id} is out of range: the vocabulary has {self.vocabulary_size} ids")
+        return self.tokens_by_id()[int(id)]
+
+    @property
+    def special_ids(self):
+        """`{role: id}` of the special tokens: "padding", "oov" and the markers' roles."""
+        ids = {"padding": PADDING_ID, "oov": OOV_ID}
+        if self._has_vocabulary:
+            ids.update({role: self.token_to_id(token) for role, token in self.markers.items()})
+        return ids
+
+    def marker_id(self, role):
+        """The id of the marker of `role` ("start", "end", ...)."""
+        if role not in self.markers:
+            raise ConfigError(f"this vectorizer has no {role!r} marker (markers: {sorted(self.markers)})")
+        return self.special_ids[role]
 
     def adapt(self, texts, max_tokens=None, min_count=1, batch_size=1024):
         """Builds the vocabulary in one streaming pass over `texts`.
@@ -141,8 +233,8 @@ class TextVectorizer(keras.layers.Layer):
         return keras.KerasTensor((texts.shape[0], None), dtype="int32")
 
     def ids_to_tokens(self, ids):
-        """Maps a sequence of ids back to tokens (for display)."""
-        table = [PAD_TOKEN, OOV_TOKEN] + self.get_vocabulary()
+        """Maps a sequence of ids back to tokens (for display; an id out of range is the unknown token)."""
+        table = self.tokens_by_id()
         return [table[int(i)] if 0 <= int(i) < len(table) else OOV_TOKEN for i in np.asarray(ids)]
 
     def get_config(self):
@@ -154,4 +246,6 @@ class TextVectorizer(keras.layers.Layer):
             max_length=self.max_length,
             vocabulary=self.get_vocabulary() or None,
         )
+        if self.markers:  # only then: configs saved before markers existed load unchanged
+            config["markers"] = dict(self.markers)
         return config

@@ -242,7 +242,7 @@ def test_fit_from_csv_folder_and_tf_data(tmp_path):
 
 
 def test_tfds_name_offline_gives_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("rnnapps.data.sources._internet_reachable", lambda *a, **k: False)
+    monkeypatch.setattr("rnnapps.data.tfds.internet_reachable", lambda *a, **k: False)
     with pytest.raises(DataUnavailableError, match="internet") as info:
         rnnapps.SentimentClassifier(**SMALL).fit("imdb_reviews", tfds_data_dir=str(tmp_path), verbose=0)
     assert "data_dir" in str(info.value) and "aclImdb" in str(info.value)

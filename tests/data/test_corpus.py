@@ -11,7 +11,7 @@ import tensorflow_datasets as tfds
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rnnapps.data import sources
+from rnnapps.data import tfds as tfds_source
 from rnnapps.data.corpus import (
     TextCorpus,
     chunk_text,
@@ -211,23 +211,23 @@ def test_from_dataset_errors(dataset, message):
 
 # -- TFDS -------------------------------------------------------------------------------
 def test_tfds_without_internet_fails_at_once_with_remedies(no_network, tmp_path, monkeypatch):
-    monkeypatch.setattr(sources, "_internet_reachable", lambda *args, **kwargs: False)
+    monkeypatch.setattr(tfds_source, "internet_reachable", lambda *args, **kwargs: False)
     started = time.monotonic()
     with pytest.raises(DataUnavailableError, match="no internet connection") as caught:
-        from_tfds("tiny_shakespeare", data_dir=str(tmp_path))
+        from_tfds("tiny_shakespeare", tfds_data_dir=str(tmp_path))
     assert time.monotonic() - started < 10
     message = str(caught.value)
     assert "internet" in message and "data_dir" in message and "text file" in message
     assert "folder-per-class" not in message  # the classifier's remedy does not fit here
     with pytest.raises(DataUnavailableError, match="download=False"):
-        text_corpus("tiny_shakespeare", data_dir=str(tmp_path), download=False)
+        text_corpus("tiny_shakespeare", tfds_data_dir=str(tmp_path), download=False)
 
 
 def test_tfds_mocked_tiny_shakespeare(no_network, tmp_path, monkeypatch):
     # mock_data replaces download_and_prepare/as_dataset with generated examples.
-    monkeypatch.setattr(sources, "_internet_reachable", lambda *args, **kwargs: True)
+    monkeypatch.setattr(tfds_source, "internet_reachable", lambda *args, **kwargs: True)
     with tfds.testing.mock_data(num_examples=3, policy=tfds.testing.MockPolicy.USE_CODE):
-        corpus = text_corpus("tiny_shakespeare", split="train", data_dir=str(tmp_path))
+        corpus = text_corpus("tiny_shakespeare", split="train", tfds_data_dir=str(tmp_path))
         chunks = chunks_of(corpus)
     assert corpus.description == "TFDS tiny_shakespeare [train]"
     assert [d for _, d in chunks] == [0, 1, 2] and all(isinstance(c, str) and c for c, _ in chunks)
@@ -253,7 +253,7 @@ def test_tfds_string_feature_choice(monkeypatch):
         {"title": tfds.features.Text(), "body": tfds.features.Text(), "n": tfds.features.Tensor(shape=(), dtype=tf.int64)},
         {"title": ["t1", "t2"], "body": ["b1 b1", "b2"], "n": [1, 2]},
     )
-    monkeypatch.setattr(sources, "_tfds_builder", lambda name, data_dir, download: builder)
+    monkeypatch.setattr(tfds_source, "prepared_builder", lambda name, tfds_data_dir, download, local_copy: builder)
     assert texts_by_document(from_tfds("some_text")) == ["t1", "t2"]
     assert texts_by_document(text_corpus("tfds:some_text", text_key="body")) == ["b1 b1", "b2"]
     with pytest.raises(DataError, match="'n' is not a string feature"):
@@ -261,7 +261,7 @@ def test_tfds_string_feature_choice(monkeypatch):
     with pytest.raises(DataError, match="split 'test'"):
         from_tfds("some_text", split="test")
     numbers = FakeBuilder({"n": tfds.features.Tensor(shape=(), dtype=tf.int64)}, {"n": [1]})
-    monkeypatch.setattr(sources, "_tfds_builder", lambda name, data_dir, download: numbers)
+    monkeypatch.setattr(tfds_source, "prepared_builder", lambda name, tfds_data_dir, download, local_copy: numbers)
     with pytest.raises(DataError, match="no string feature"):
         from_tfds("numbers_only")
 
@@ -272,13 +272,13 @@ def tfds_calls(monkeypatch):
     """Records TFDS requests instead of touching TFDS."""
     calls = []
 
-    def fake_builder(name, data_dir, download):
-        calls.append((name, data_dir, download))
+    def fake_builder(name, tfds_data_dir, download, local_copy):
+        calls.append((name, tfds_data_dir, download))
         builder = FakeBuilder({"text": tfds.features.Text()}, {"text": ["from tfds"]})
         builder.as_dataset = lambda split: tf.data.Dataset.from_tensor_slices(builder.rows)
         return builder
 
-    monkeypatch.setattr(sources, "_tfds_builder", fake_builder)
+    monkeypatch.setattr(tfds_source, "prepared_builder", fake_builder)
     return calls
 
 
@@ -297,7 +297,7 @@ def test_dispatch_files_globs_and_pathlike(tmp_path, monkeypatch, tfds_calls):
 
 def test_dispatch_tfds_names(tmp_path, monkeypatch, tfds_calls):
     monkeypatch.chdir(tmp_path)
-    corpus = text_corpus("tiny_shakespeare", split="validation", data_dir="/tfds", download=False)
+    corpus = text_corpus("tiny_shakespeare", split="validation", tfds_data_dir="/tfds", download=False)
     assert corpus.description == "TFDS tiny_shakespeare [validation]"
     text_corpus("tfds:my_dataset")
     text_corpus("lm1b")  # registered with TFDS though it has no "_"

@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from rnnapps.data import parallel, sources
+from rnnapps.data import parallel_sources
+from rnnapps.data import tfds as tfds_source
 from rnnapps.data.parallel import (
     END_ID,
     END_TOKEN,
@@ -54,7 +55,7 @@ def spa_file(tmp_path):
 
 # -- pairs file ---------------------------------------------------------------------
 def test_pairs_file_ignores_extra_columns_and_blank_lines(spa_file, monkeypatch):
-    monkeypatch.setattr(parallel, "_LINES_PER_CHUNK", 2)  # several chunks through tf.data
+    monkeypatch.setattr(parallel_sources, "_LINES_PER_CHUNK", 2)  # several chunks through tf.data
     data = from_pairs_file(spa_file)
     assert rows(data) == [("Go.", "Ve."), ("I am hungry.", "Tengo hambre."), ('He said "hi".', 'Él dijo "hola".')]
     assert data.description == str(spa_file)
@@ -177,13 +178,13 @@ class FakeTranslationBuilder:
 def test_tfds_translation_keys(monkeypatch):
     calls = []
 
-    def fake(name, data_dir, download, local_copy=None):
-        calls.append((name, data_dir, download))
+    def fake(name, tfds_data_dir, download, local_copy=None):
+        calls.append((name, tfds_data_dir, download))
         return builder
 
-    monkeypatch.setattr(sources, "_tfds_builder", fake)
+    monkeypatch.setattr(tfds_source, "prepared_builder", fake)
     builder = FakeTranslationBuilder()
-    data = from_tfds("ted_hrlr_translate/pt_to_en", split="validation", data_dir="/tfds", download=False)
+    data = from_tfds("ted_hrlr_translate/pt_to_en", split="validation", tfds_data_dir="/tfds", download=False)
     assert rows(data) == [("olá", "hello"), ("obrigado", "thanks")]
     assert calls == [("ted_hrlr_translate/pt_to_en", "/tfds", False)]
     assert "pt -> en" in data.description
@@ -202,9 +203,9 @@ def test_tfds_offline_fails_at_once_with_remedies(tmp_path, monkeypatch):
         raise OSError("network disabled in tests")
 
     monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(sources, "_internet_reachable", lambda *args, **kwargs: False)
+    monkeypatch.setattr(tfds_source, "internet_reachable", lambda *args, **kwargs: False)
     with pytest.raises(DataUnavailableError, match="no internet connection") as caught:
-        parallel_texts("ted_hrlr_translate/pt_to_en", data_dir=str(tmp_path))
+        parallel_texts("ted_hrlr_translate/pt_to_en", tfds_data_dir=str(tmp_path))
     message = str(caught.value)
     assert "internet" in message and "data_dir" in message and "pairs file" in message
 
@@ -223,14 +224,14 @@ def test_parallel_texts_dispatch(tmp_path, spa_file, monkeypatch):
     assert rows(parallel_texts(["a", "b"], ["x", "y"])) == [("a", "x"), ("b", "y")]
     assert rows(parallel_texts([("a", "x")])) == [("a", "x")]
     calls = []
-    monkeypatch.setattr(parallel, "from_tfds", lambda *args: calls.append(args) or data)
+    monkeypatch.setattr(parallel_sources, "from_tfds", lambda *args, **kwargs: calls.append((args, kwargs)) or data)
     assert parallel_texts("wmt14_translate/de-en", split="validation", download=False) is data
-    assert calls == [("wmt14_translate/de-en", "validation", None, None, None, False)]
+    assert calls == [(("wmt14_translate/de-en", "validation", None, None), {"tfds_data_dir": None, "download": False})]
 
 
 @pytest.mark.parametrize("missing", ["spa.txt", "corpus/spa.tsv", ("spa.en", "spa.es")])
 def test_parallel_texts_missing_files(missing, tmp_path, monkeypatch):
-    monkeypatch.setattr(sources, "_tfds_builder", lambda *args, **kwargs: pytest.fail("must not reach TFDS"))
+    monkeypatch.setattr(tfds_source, "prepared_builder", lambda *args, **kwargs: pytest.fail("must not reach TFDS"))
     missing = tuple(str(tmp_path / m) for m in missing) if isinstance(missing, tuple) else str(tmp_path / missing)
     with pytest.raises(DataError, match="not found|no such file"):
         parallel_texts(missing)

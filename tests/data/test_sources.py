@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from rnnapps.data import sources
+from rnnapps.data import tfds as tfds_source
 from rnnapps.data.sources import (
     LabelledTexts,
     from_csv,
@@ -254,29 +254,29 @@ def test_folder_errors(imdb_tree, tmp_path):
 # -- TFDS ---------------------------------------------------------------------------
 def test_tfds_unknown_name(no_network, tmp_path):
     with pytest.raises(DataError, match="unknown TFDS dataset") as caught:
-        from_tfds("no_such_dataset_xyz", data_dir=str(tmp_path), download=False)
+        from_tfds("no_such_dataset_xyz", tfds_data_dir=str(tmp_path), download=False)
     assert not isinstance(caught.value, DataUnavailableError)
 
 
 def test_tfds_not_prepared_without_download(no_network, tmp_path):
     with pytest.raises(DataUnavailableError) as caught:
-        from_tfds("imdb_reviews", data_dir=str(tmp_path), download=False)
+        from_tfds("imdb_reviews", tfds_data_dir=str(tmp_path), download=False)
     message = str(caught.value)
     assert "internet" in message and "data_dir" in message and "download=False" in message
 
 
 def test_tfds_download_offline(no_network, tmp_path, monkeypatch):
-    monkeypatch.setattr(sources, "_internet_reachable", lambda *args, **kwargs: False)
+    monkeypatch.setattr(tfds_source, "internet_reachable", lambda *args, **kwargs: False)
     with pytest.raises(DataUnavailableError, match="no internet connection") as caught:
-        from_tfds("imdb_reviews", data_dir=str(tmp_path), download=True)
+        from_tfds("imdb_reviews", tfds_data_dir=str(tmp_path), download=True)
     assert "data_dir" in str(caught.value)
 
 
 def test_tfds_mocked_imdb_reviews(no_network, tmp_path, monkeypatch):
     # mock_data replaces download_and_prepare/as_dataset with generated examples.
-    monkeypatch.setattr(sources, "_internet_reachable", lambda *args, **kwargs: True)
+    monkeypatch.setattr(tfds_source, "internet_reachable", lambda *args, **kwargs: True)
     with tfds.testing.mock_data(num_examples=6, policy=tfds.testing.MockPolicy.USE_CODE):
-        data = from_tfds("imdb_reviews", split="train", data_dir=str(tmp_path))
+        data = from_tfds("imdb_reviews", split="train", tfds_data_dir=str(tmp_path))
         rows = examples(data)
     assert data.label_names == ["neg", "pos"]
     assert data.description == "TFDS imdb_reviews [train]"
@@ -305,7 +305,7 @@ class FakeBuilder:
 
 def test_tfds_fake_builder_passes_texts_and_label_names(monkeypatch):
     builder = FakeBuilder(["great film", "awful film"], [1, 0])
-    monkeypatch.setattr(sources, "_tfds_builder", lambda name, data_dir, download: builder)
+    monkeypatch.setattr(tfds_source, "prepared_builder", lambda name, tfds_data_dir, download, local_copy: builder)
     data = from_tfds("imdb_reviews", split="train")
     assert data.label_names == ["neg", "pos"]
     assert examples(data) == [("great film", "pos"), ("awful film", "neg")]
@@ -317,7 +317,7 @@ def test_tfds_fake_builder_passes_texts_and_label_names(monkeypatch):
 def test_tfds_without_text_feature(monkeypatch):
     builder = FakeBuilder(["x"], [0])
     builder.info.features = tfds.features.FeaturesDict({"label": tfds.features.ClassLabel(names=["a", "b"])})
-    monkeypatch.setattr(sources, "_tfds_builder", lambda name, data_dir, download: builder)
+    monkeypatch.setattr(tfds_source, "prepared_builder", lambda name, tfds_data_dir, download, local_copy: builder)
     with pytest.raises(DataError, match="text and a class-label feature"):
         from_tfds("some_images")
 
@@ -383,11 +383,11 @@ def test_labelled_texts_dispatch(imdb_tree, tmp_path, monkeypatch):
 def test_labelled_texts_tfds_name(monkeypatch):
     calls = []
 
-    def fake_builder(name, data_dir, download):
-        calls.append((name, data_dir, download))
+    def fake_builder(name, tfds_data_dir, download, local_copy):
+        calls.append((name, tfds_data_dir, download))
         return FakeBuilder(["nice"], [1])
 
-    monkeypatch.setattr(sources, "_tfds_builder", fake_builder)
+    monkeypatch.setattr(tfds_source, "prepared_builder", fake_builder)
     data = labelled_texts("imdb_reviews", split="test[:10%]", tfds_data_dir="/tfds", download=False)
     assert calls == [("imdb_reviews", "/tfds", False)]
     assert isinstance(data, LabelledTexts) and data.description == "TFDS imdb_reviews [test[:10%]]"
@@ -396,7 +396,7 @@ def test_labelled_texts_tfds_name(monkeypatch):
 @pytest.mark.parametrize("missing", ["nope/x.csv", "missing_file.txt", "Not A Name"])
 def test_labelled_texts_missing_path(missing, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sources, "_tfds_builder", lambda *args: pytest.fail("must not reach TFDS"))
+    monkeypatch.setattr(tfds_source, "prepared_builder", lambda *args: pytest.fail("must not reach TFDS"))
     with pytest.raises(DataError, match="no such file or folder"):
         labelled_texts(missing)
 

@@ -7,6 +7,15 @@ import tensorflow as tf
 
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.text import OOV_TOKEN, PAD_TOKEN, TextVectorizer
+from rnnapps.text.vectorizer import (
+    CONTROL_MARKERS,
+    FIRST_TOKEN_ID,
+    OOV_ID,
+    PADDING_ID,
+    SEQUENCE_MARKERS,
+    marker_ids,
+    with_markers,
+)
 from tests.helpers import run_model_saving_test, run_serialization_test
 
 
@@ -138,3 +147,51 @@ def test_bad_vocabularies_raise_data_error():
         TextVectorizer(vocabulary=["a", "b", "a"])
     with pytest.raises(DataError, match="empty"):
         TextVectorizer().adapt(["", "   "])
+
+
+# -- special tokens and the id lookup API ------------------------------------------------
+def test_special_ids_and_lookups_of_padding_unknown_and_markers():
+    vectorizer = TextVectorizer(["<start>", "<end>", "hola"], markers=SEQUENCE_MARKERS)
+    assert vectorizer.special_ids == {"padding": PADDING_ID, "oov": OOV_ID, "start": 2, "end": 3}
+    assert vectorizer.special_ids == {"padding": 0, "oov": 1, **marker_ids(SEQUENCE_MARKERS)}
+    assert vectorizer.marker_id("end") == 3 and vectorizer.token_to_id("hola") == FIRST_TOKEN_ID + 2
+    assert vectorizer.token_to_id("never seen") == OOV_ID and vectorizer.token_to_id(PAD_TOKEN) == PADDING_ID
+    assert [vectorizer.id_to_token(i) for i in range(vectorizer.vocabulary_size)] == vectorizer.tokens_by_id()
+    assert vectorizer.tokens_by_id() == [PAD_TOKEN, OOV_TOKEN, "<start>", "<end>", "hola"]
+    assert vectorizer.tokens_by_id(printable=True) == ["", "", "", "", "hola"]
+    # The lookups agree with the graph's ids (markers are never tokenised from raw text).
+    assert ids(vectorizer, ["hola nada"]) == [[vectorizer.token_to_id(t) for t in ("hola", "nada")]]
+    with pytest.raises(ConfigError, match="out of range"):
+        vectorizer.id_to_token(5)
+    with pytest.raises(ConfigError, match="no 'title' marker"):
+        vectorizer.marker_id("title")
+    with pytest.raises(DataError, match="lacks the markers"):
+        TextVectorizer(["hola"], markers=SEQUENCE_MARKERS)
+
+
+def test_a_vectorizer_without_markers_has_padding_and_unknown_only():
+    vectorizer = adapted()
+    assert vectorizer.special_ids == {"padding": 0, "oov": 1}
+    assert "markers" not in vectorizer.get_config()  # configs keep their pre-marker shape
+    assert with_markers(CONTROL_MARKERS, ["山", "\x03"]) == ["\x02", "\x03", "山"]
+
+
+def test_a_saved_vectorizer_round_trips_its_markers_and_ids(tmp_path):
+    vectorizer = TextVectorizer(with_markers(CONTROL_MARKERS, ["山", "水"]), level="char", lowercase=False, markers=CONTROL_MARKERS)
+    revived = run_serialization_test(vectorizer)
+    assert revived.special_ids == vectorizer.special_ids == {"padding": 0, "oov": 1, "start": 2, "end": 3}
+    assert revived.tokens_by_id() == vectorizer.tokens_by_id()
+    texts = keras.Input(shape=(), dtype="string")
+    model = keras.Model(texts, vectorizer(texts))
+    restored = run_model_saving_test(model, np.array(["\x02山水\x03", "水"], dtype=object), tmp_path)
+    np.testing.assert_array_equal(restored(tf.constant(["\x02山水\x03"])).numpy(), [[2, 4, 5, 3]])
+
+
+def test_a_config_saved_before_markers_existed_still_loads():
+    # The shape of a TextVectorizer config as saves before the special-token API wrote it.
+    old = {"name": "text_vectorizer", "trainable": False, "dtype": "float32", "level": "word", "lowercase": True,
+           "punctuation": "split", "max_length": None, "vocabulary": ["<start>", "<end>", "hola"]}
+    revived = TextVectorizer.from_config(old)
+    assert revived.get_vocabulary() == ["<start>", "<end>", "hola"] and revived.markers == {}
+    assert revived.token_to_id("<end>") == marker_ids(SEQUENCE_MARKERS)["end"]
+    assert ids(revived, ["hola"]) == [[4]]
