@@ -28,6 +28,7 @@ from rnnapps.io_utils import recover_directory, replace_directory
 from rnnapps.text import load_vocabulary, save_vocabulary
 from rnnapps.training import GradientNormMonitor, check_precision, default_callbacks, precision_scope
 from rnnapps.training.history import TrainingHistory
+from rnnapps.training.output_prior import dataset_targets, init_output_bias
 from rnnapps.training.resume import EpochHistoryLog, app_identity, check_backup_identity, merge_history
 from rnnapps.training.time_budget import SCHEDULES, parse_time_limit
 
@@ -389,9 +390,14 @@ class App:
                 return float(rate)
         return None
 
+    def _output_layer(self):
+        """The train model's output layer: "logits", or a tied "embedding" (its output bias)."""
+        names = {layer.name for layer in self.models.train.layers}
+        return self.models.train.get_layer("logits" if "logits" in names else "embedding")
+
     def _fit_model(self, train, validation, epochs, verbose, callbacks, sources, checkpoint_dir=None,
                    tensorboard_dir=None, backup_dir=None, early_stopping_patience=3, model=None, resume=False,
-                   time_limit=None, lr_schedule="budget", steps_hint=None):
+                   time_limit=None, lr_schedule="budget", steps_hint=None, output_prior=None):
         """Runs `model.fit` with the default callbacks; reading failures become `DataError`.
 
         `model` is what to fit when it is not `self.model` itself (e.g. a training-time
@@ -401,7 +407,9 @@ class App:
         state and epoch history included, and refuses a backup of another app/vocabulary.
         `time_limit` (seconds or "15m") ends training once spent, whichever of it and
         `epochs` comes first; `lr_schedule` plans the rate over it; `steps_hint` is the
-        estimated batches per epoch for the progress line.
+        estimated batches per epoch for the progress line. `output_prior`, for freshly
+        built models, is a dataset of `(inputs, targets)` batches (unshuffled is fine) whose
+        target frequencies start the output bias (`rnnapps.training.output_prior`).
         """
         check_int("epochs", epochs, 1, MAX_EPOCHS)
         time_limit = parse_time_limit(time_limit)
@@ -433,6 +441,8 @@ class App:
             # epoch that the input "ran out of data": expected here, not a problem.
             stack.enter_context(warnings.catch_warnings())
             warnings.filterwarnings("ignore", message=".*ran out of data.*")
+            if output_prior is not None:  # freshly built models only (a backup, if any, is restored after)
+                init_output_bias(self._output_layer(), dataset_targets(output_prior))
             try:
                 history = (model or self.model).fit(
                     train,

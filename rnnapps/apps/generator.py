@@ -259,7 +259,8 @@ class TextGenerator(App):
             validation_corpus = self._corpus(validation_data, "validation", source_options)
         elif validation_split:
             corpus, validation_corpus = split_corpus(corpus, float(validation_split))
-        if self.vectorizer is None:
+        fresh = self.vectorizer is None
+        if fresh:
             self.vectorizer = self._make_vectorizer()
             stats = scan_corpus(corpus, self.vectorizer, max_tokens=self.max_vocab, min_count=self.min_count)
             self.vectorizer.set_vocabulary(stats.vocabulary)
@@ -309,6 +310,7 @@ class TextGenerator(App):
             early_stopping_patience=early_stopping_patience, model=model,
             time_limit=time_limit, lr_schedule=lr_schedule,
             steps_hint=math.ceil(stats.num_tokens / self.sequence_length / batch_size),
+            output_prior=lm_windows(corpus, self.vectorizer, self.sequence_length, batch_size, shuffle=False) if fresh else None,
         )
         return self
 

@@ -268,7 +268,8 @@ class PoetryGenerator(App):
             train_source, validation_source = source.split(float(validation_split))
         else:
             train_source = source
-        if self.vectorizer is None:
+        fresh = self.vectorizer is None
+        if fresh:
             vectorizer = self._make_vectorizer()
             stats = scan_poems(train_source, vectorizer, self.titles, self.max_vocab, self.min_count, filters)
             vectorizer.set_vocabulary(stats.vocabulary)
@@ -298,6 +299,7 @@ class PoetryGenerator(App):
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
             early_stopping_patience=early_stopping_patience, resume=resume,
             time_limit=time_limit, lr_schedule=lr_schedule,
+            output_prior=poem_batches(train_source, self.vectorizer, batch_size, self.titles)[0] if fresh else None,
             steps_hint=math.ceil(stats.num_poems / int(batch_size)),
         )
         return self

@@ -146,8 +146,8 @@ class Translator(App):
         cell, units, encoder_units, depth, bidirectional, dropout, attention_units,
             attention_norm, source_embedding_dim, target_embedding_dim: the model (see
             `Seq2SeqSpec`). Default: GRU(256) encoder (bidirectional) and decoder, Luong
-            attention, embeddings of 256; `attention_norm=True` layer-normalizes the
-            attentional vector.
+            attention, embeddings of 256; `attention_norm` layer-normalizes the
+            attentional vector ("auto": wherever it applies, Luong without input feeding).
         source_level, target_level: "word" or "char" tokens per side.
         lowercase, punctuation: text normalisation of both sides.
         source_max_tokens, target_max_tokens: vocabulary caps; min_count: rarer tokens
@@ -183,7 +183,7 @@ class Translator(App):
         bidirectional=True,
         dropout=0.0,
         attention_units=None,
-        attention_norm=None,
+        attention_norm="auto",
         source_embedding_dim=256,
         target_embedding_dim=256,
         source_level="word",
@@ -488,6 +488,9 @@ class Translator(App):
             early_stopping_patience=early_stopping_patience,
             time_limit=time_limit, lr_schedule=lr_schedule,
             steps_hint=math.ceil(self.data_stats["num_pairs"] / batch_size) if first_fit else None,
+            output_prior=translation_batches(
+                train_pairs, self.vectorizer, self.target_vectorizer, batch_size, shuffle=False, cache=False
+            ) if first_fit else None,
         )
         return self
 

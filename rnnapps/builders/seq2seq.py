@@ -80,8 +80,9 @@ class Seq2SeqSpec:
         attention_norm: LayerNormalization of the attentional vector `tanh(Wc [c; h])`
             before the output layer (what the TF NMT tutorial model needed to stop predicting
             the end token everywhere). Only for Luong attention without input feeding (the
-            parallel decoder); None or False: off (small models here learned a copy task
-            more slowly with it, and its effect on real data is not yet measured).
+            parallel decoder); "auto": on wherever it applies; None or False: off. On
+            52k English->German UI strings, with the output bias started at the target
+            frequencies, validation loss after 400 steps was 3.31 with it, 4.49 without.
 
     Example:
         >>> Seq2SeqSpec(cell="gru", units=64, bidirectional=True).memory_width
@@ -114,6 +115,10 @@ class Seq2SeqSpec:
                 raise ConfigError(f"{name} must be >= 1 (or None for the default), got {getattr(self, name)}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if isinstance(self.attention_norm, str):
+            if self.attention_norm != "auto":
+                raise ConfigError(f"attention_norm must be True, False, None or 'auto', got {self.attention_norm!r}")
+            self.attention_norm = self.attention == "luong" and not self.input_feeding
         self.resolved_attention_norm  # raises for attention_norm=True where it cannot apply
         if self.attention == "none":
             for name in ("score", "attention_units"):
