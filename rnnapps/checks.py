@@ -14,7 +14,9 @@ Example:
 import math
 import numbers
 
-from rnnapps.errors import ConfigError
+import numpy as np
+
+from rnnapps.errors import ConfigError, DataError
 
 INT32_MAX = 2**31 - 1
 
@@ -46,3 +48,23 @@ def check_real(name, value, low=None, high=None, low_open=False, high_open=False
             f" >= {low}" if low is not None else (f" <= {high}" if high is not None else ""))
         raise ConfigError(f"{name} must be a finite number{span}, got {value!r}")
     return float(value)
+
+
+def check_texts(texts, what="texts"):
+    """A string or a list of strings -> a list of UTF-8 byte strings (invalid text repaired);
+    `DataError` naming `what` (plural) for anything else.
+
+    Example:
+        >>> check_texts("hi"), check_texts(["a", b"b"])
+        (['hi'], [b'a', b'b'])
+    """
+    if isinstance(texts, (str, bytes)):
+        return [texts]
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise DataError(f"{what} must be a string or a list of strings, got {type(texts).__name__}") from None
+    for index, text in enumerate(texts):
+        if not isinstance(text, (str, bytes, np.str_, np.bytes_)):
+            raise DataError(f"{what[:-1]} {index} must be str or bytes, got {type(text).__name__}")
+    return [t if isinstance(t, bytes) else str(t).encode("utf-8", errors="replace") for t in texts]

@@ -16,7 +16,6 @@ import importlib
 import json
 import os
 import warnings
-import zipfile
 
 import keras
 import tensorflow as tf
@@ -24,7 +23,19 @@ import tensorflow as tf
 import rnnapps
 from rnnapps.checks import check_int, check_optional_int, check_real
 from rnnapps.errors import ConfigError, DataError, ModelFileError
-from rnnapps.io_utils import recover_directory, replace_directory
+from rnnapps.apps.graph_cache import GraphCache
+from rnnapps.apps.saved import (  # noqa: F401  (is_saved_app, read_saved_config: public here too)
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    HISTORY_FILE,
+    MODEL_FILE,
+    VOCABULARY_FILE,
+    check_model_file_sizes,
+    is_saved_app,
+    read_saved_config,
+)
+from rnnapps.export import export_serving
+from rnnapps.io_utils import replace_directory
 from rnnapps.text import load_vocabulary, save_vocabulary
 from rnnapps.training import GradientNormMonitor, check_precision, default_callbacks, precision_scope
 from rnnapps.training.history import TrainingHistory
@@ -32,89 +43,17 @@ from rnnapps.training.output_prior import dataset_targets, init_output_bias
 from rnnapps.training.resume import EpochHistoryLog, app_identity, check_backup_identity, merge_history
 from rnnapps.training.time_budget import SCHEDULES, parse_time_limit
 
-CONFIG_FILE = "config.json"
-MODEL_FILE = "model.keras"
-VOCABULARY_FILE = "vocabulary.json"
-HISTORY_FILE = "history.json"
-FORMAT_VERSION = 1
 MAX_EPOCHS = 1_000_000
 MAX_BATCH_SIZE = 1 << 20  # rows per training/prediction batch
 # Options that are layer sizes: a loaded model's weights must have them.
 SIZE_OPTIONS = ("units", "hidden_units", "embedding_dim", "source_embedding_dim", "target_embedding_dim")
-# Keys of Keras layer configs that size a layer's weights.
-MODEL_SIZE_KEYS = ("input_dim", "output_dim", "units")
 _APPS = {}
-
-
-def _ints_under(value, keys):
-    """Every int stored under one of `keys`, anywhere in a nested JSON value."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in keys and type(item) is int:
-                yield item
-            else:
-                yield from _ints_under(item, keys)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _ints_under(item, keys)
 
 
 def register_app(cls):
     """Class decorator: lets `rnnapps.load` find the app class named in a save's config."""
     _APPS[cls.__name__] = cls
     return cls
-
-
-def is_saved_app(path):
-    """True when `path` is provably an rnnapps save: its `config.json` is a JSON object
-    naming an app (a string) and an integer format version. Only such a directory is
-    ever replaced by `save`; any other folder is refused, even one with a `config.json`.
-
-    Example:
-        >>> is_saved_app("/")
-        False
-    """
-    try:
-        with open(os.path.join(os.fspath(path), CONFIG_FILE), encoding="utf-8") as handle:
-            document = json.load(handle)
-    except (OSError, ValueError):
-        return False
-    return (
-        isinstance(document, dict)
-        and isinstance(document.get("app"), str)
-        and type(document.get("format_version")) is int
-        and "config" in document
-    )
-
-
-def read_saved_config(path):
-    """Reads and checks `config.json` of a saved app directory (restoring a save that a
-    kill left renamed aside, see `rnnapps.io_utils`)."""
-    path = os.fspath(path)
-    recover_directory(path, is_saved_app)
-    config_path = os.path.join(path, CONFIG_FILE)
-    if not os.path.isdir(path):
-        raise ModelFileError(f"no saved app at {path}: the directory does not exist")
-    if not os.path.isfile(config_path):
-        raise ModelFileError(f"{path} is not a saved rnnapps app: {CONFIG_FILE} is missing")
-    try:
-        with open(config_path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"{config_path} is corrupted: {error}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("app"), str):
-        raise ModelFileError(f"{config_path} does not describe an rnnapps app")
-    version = document.get("format_version", 0)
-    if type(version) is not int or version < 0:
-        raise ModelFileError(f"{config_path} is damaged: format_version must be an integer, got {version!r}; save the app again")
-    for key in ("config", "state"):
-        if not isinstance(document.get(key, {}), dict):
-            raise ModelFileError(f"{config_path} is damaged: {key!r} must be an object; save the app again")
-    if document.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path} was saved by a newer rnnapps (format {document['format_version']}); upgrade rnnapps to load it"
-        )
-    return document
 
 
 def load(path, strategy=None):
@@ -140,6 +79,7 @@ class App:
     """Base class of the apps. Subclasses set `kind` and implement the hooks below."""
 
     kind = "app"
+    max_cached_graphs = 8  # lazily built serving graphs kept (see `_graph`)
 
     def __init__(self, strategy=None, mixed_precision=None):
         if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
@@ -150,6 +90,7 @@ class App:
         self.vectorizer = None
         self.history = None
         self.step_history = None
+        self._graphs = GraphCache(self.max_cached_graphs)
 
     # -- hooks ---------------------------------------------------------------------
     def get_config(self):
@@ -225,18 +166,7 @@ class App:
         """Refuses a `model.keras` that declares layers far larger than the app's options and
         vocabularies, before Keras allocates them (a tampered file must not exhaust memory)."""
         sizes = list(self._declared_sizes().values()) + [len(v) + 4 for v in self._vocabularies()]
-        bound = 4 * max(sizes + [1])
-        try:
-            with zipfile.ZipFile(model_path) as archive:
-                config = json.loads(archive.read("config.json"))
-        except Exception:  # not a zip, no config: load_model reports the damage
-            return
-        largest = max(_ints_under(config, MODEL_SIZE_KEYS), default=0)
-        if largest > bound:
-            raise ModelFileError(
-                f"{model_path} declares a layer of size {largest}, far beyond the app's options and vocabulary "
-                f"(at most {bound}): the files do not belong together or were edited; save the app again"
-            )
+        check_model_file_sizes(model_path, 4 * max(sizes + [1]))
 
     def _check_sizes(self, path):
         """Raises `ModelFileError` when config.json's sizes are not those of the loaded weights."""
@@ -274,6 +204,18 @@ class App:
         check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         check_real("validation_split", validation_split or 0.0, 0.0, 1.0, high_open=True)
         check_optional_int("early_stopping_patience", early_stopping_patience, 0)
+
+    def _graph(self, key, build):
+        """The lazily built serving graph (or table) for `key`: built once under the cache's
+        lock, shared by every thread; `fit` empties the cache, since training changes weights."""
+        return self._graphs.get(key, build)
+
+    def _export(self, endpoints, tracked, base_dir, name, warmup=None, **facts):
+        """Publishes a SavedModel (see `rnnapps.export.export_serving`) with the metadata every
+        app writes: its name, config, `facts`, and the endpoints' real request/response specs."""
+        self._require_fitted("export")
+        metadata = {"app": type(self).__name__, **facts, "config": self.get_config()}
+        return export_serving(endpoints, tracked, base_dir, name or self.kind, metadata=metadata, warmup=warmup)
 
     def _say(self, verbose, message):
         if verbose:
@@ -412,6 +354,7 @@ class App:
         target frequencies start the output bias (`rnnapps.training.output_prior`).
         """
         check_int("epochs", epochs, 1, MAX_EPOCHS)
+        self._graphs.clear()  # graphs built before this fit must not outlive its weights
         time_limit = parse_time_limit(time_limit)
         if lr_schedule not in SCHEDULES:
             raise ConfigError(f"lr_schedule must be one of {SCHEDULES}, got {lr_schedule!r}")

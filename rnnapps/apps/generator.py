@@ -9,13 +9,11 @@ import tensorflow as tf
 
 from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
 from rnnapps.checks import check_optional_int
-from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
 from rnnapps.data.corpus import lm_windows, scan_corpus, split_corpus, stateful_windows, text_corpus
 from rnnapps.decoding import check_sampling_options, choice_mode
 from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, chunks
 from rnnapps.errors import ConfigError, DataError
-from rnnapps.export import export_serving
 from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.generation import beam_generation_fn, generation_serving_fn, generation_signature
 from rnnapps.text import TextVectorizer
@@ -25,7 +23,6 @@ from rnnapps.training import resolve_clipping
 from rnnapps.training.precision import float32_outputs
 from rnnapps.training.stateful import StatefulTrainer
 
-MAX_CACHED_GRAPHS = 8  # generation graphs kept per generator (sampling, and one per beam width used)
 
 
 
@@ -134,7 +131,6 @@ class TextGenerator(App):
         self.punctuation = punctuation
         self.models = None
         self.chars_per_token = 1.0
-        self._generate_fn = GraphCache(MAX_CACHED_GRAPHS)
         self.limits = DEFAULT_LIMITS  # bounds of one generate() call (rnnapps.decoding.limits)
 
     @classmethod
@@ -188,7 +184,6 @@ class TextGenerator(App):
             self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
             float32_outputs(self.models.train, self.models.prefill, self.models.step)
         self.model = self.models.train
-        self._generate_fn = GraphCache(MAX_CACHED_GRAPHS)
 
     # -- training --------------------------------------------------------------------
     def fit(
@@ -303,7 +298,6 @@ class TextGenerator(App):
                     max_length=sample_length, tensorboard_dir=tensorboard_dir,
                 )
             )
-        self._generate_fn = GraphCache(MAX_CACHED_GRAPHS)
         self._fit_model(
             train, validation, epochs, verbose, extra + list(callbacks or []), [corpus],
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
@@ -382,7 +376,7 @@ class TextGenerator(App):
             # of the tracing time of a first call.
             return tf.function(serve, input_signature=generation_signature(with_stop=with_stop), autograph=False)
 
-        return self._generate_fn.get((mode, with_stop, limits, id(models)), build)
+        return self._graph((mode, with_stop, limits, id(models)), build)
 
     def generate(
         self, prompts="", max_length=200, temperature=1.0, top_k=0, top_p=1.0, seed=None,
@@ -463,7 +457,7 @@ class TextGenerator(App):
 
     def _beam_generate(self, prompts, max_length, beam_width, stops):
         limits, models = RequestLimits.of(self.limits), self.models
-        fn = self._generate_fn.get(
+        fn = self._graph(
             ("beam", beam_width, limits, id(models)),
             lambda: beam_generation_fn(self.vectorizer, models, self.level, beam_width, limits),
         )
@@ -497,29 +491,18 @@ class TextGenerator(App):
                 tf.constant(1.0), tf.constant(0, tf.int64),
             )
 
-        metadata = {
-            "app": type(self).__name__,
-            "limits": limits.to_dict(),
-            "level": self.level,
-            "config": self.get_config(),
-            "signatures": {
-                "serving_default": {"inputs": {"prompt": "string[None]"}},
-                "generate": {"inputs": {"prompt": "string[None]", "max_length": "int32[]", "temperature": "float32[]", "top_k": "int32[]", "top_p": "float32[]", "seed": "int64[]"}},
-                "outputs": {"text": "string[None]", "generated": "string[None]", "token_ids": "int32[None, None]"},
-            },
-        }
-        return export_serving(
+        return self._export(
             [
                 ("serving_default", serving_default, [tf.TensorSpec([None], tf.string, name="prompt")]),
                 ("generate", generate, generation_signature(with_stop=False)),
             ],
             [self.models.train, self.models.prefill, self.models.step, self.vectorizer],
             base_dir,
-            name or self.kind,
-            metadata=metadata,
+            name,
             warmup=warmup_requests.generation_requests(
                 [t for t in self.vectorizer.get_vocabulary() if t.strip()][:8], joiner="" if self.level == "char" else " "
             ) if warmup else None,
+            limits=limits.to_dict(), level=self.level,
         )
 
 

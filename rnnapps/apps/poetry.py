@@ -3,13 +3,11 @@
 import dataclasses
 import math
 import random
-import threading
 
 import numpy as np
 import tensorflow as tf
 
 from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
-from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
 from rnnapps.data.poem_batches import END, REQUIRED_TOKENS, START, poem_batches, scan_poems
 from rnnapps.data.poems import is_valid_poem, poem_form, poem_source
@@ -17,7 +15,6 @@ from rnnapps.decoding import check_sampling_options
 from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, chunks
 from rnnapps.decoding.poetry import PoemTables
 from rnnapps.errors import ConfigError, DataError
-from rnnapps.export import export_serving
 from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.poetry import poem_serving_fn, poem_signature
 from rnnapps.text import TextVectorizer
@@ -29,7 +26,6 @@ from rnnapps.training.lm_callbacks import PerplexityLogger, perplexity_figures
 from rnnapps.training.precision import float32_outputs
 
 MAX_POEMS = 10_000
-_TABLES_LOCK = threading.Lock()  # building poem tables is rare: one lock for every poet
 
 
 @dataclasses.dataclass
@@ -102,6 +98,7 @@ class PoetryGenerator(App):
     """
 
     kind = "poetry"
+    max_cached_graphs = 6  # poem tables (with and without rhyme groups) and the graphs built on them
 
     def __init__(
         self,
@@ -144,8 +141,6 @@ class PoetryGenerator(App):
         self.min_count = int(min_count)
         self.models = None
         self.form_counts = {}
-        self._graphs = GraphCache(4)
-        self._poem_tables = None
         self.limits = DEFAULT_LIMITS  # bounds of one generate() call (rnnapps.decoding.limits)
 
     @classmethod
@@ -200,8 +195,6 @@ class PoetryGenerator(App):
             self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
             float32_outputs(self.models.train, self.models.prefill, self.models.step)
         self.model = self.models.train
-        self._graphs = GraphCache(4)
-        self._poem_tables = None
 
     @property
     def main_form(self):
@@ -293,7 +286,6 @@ class PoetryGenerator(App):
         train, reader = poem_batches(
             train_source, self.vectorizer, batch_size, self.titles, shuffle=True, shuffle_buffer=shuffle_buffer, seed=seed
         )
-        self._graphs = GraphCache(4)
         self._fit_model(
             train, validation, epochs, verbose, [PerplexityLogger()] + list(callbacks or []), [reader] + readers,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir,
@@ -308,19 +300,24 @@ class PoetryGenerator(App):
     def _tables(self, need_rhyme=False):
         """`PoemTables` of the vocabulary; rhyme groups when pypinyin is installed.
 
-        Built under a lock: concurrent first calls build them once, and tables with
-        rhyme groups, once built, are never replaced by ones without."""
-        with _TABLES_LOCK:
-            if self._poem_tables is None or (need_rhyme and not self._poem_tables.has_rhymes):
-                tokens = self.vectorizer.tokens_by_id()
-                try:
-                    groups = rhyme_group_ids(tokens)
-                except ConfigError:
-                    if need_rhyme:
-                        raise
-                    groups = None
-                self._poem_tables = PoemTables.from_tokens(tokens, groups, start=START, end=END)
-            return self._poem_tables
+        Kept in the graph cache: concurrent first calls build them once; when rhyme is
+        asked of tables built without pypinyin, they are built again (or the install
+        hint is raised)."""
+        tokens = self.vectorizer.tokens_by_id()
+
+        def build(need_rhyme=False):
+            try:
+                groups = rhyme_group_ids(tokens)
+            except ConfigError:
+                if need_rhyme:
+                    raise
+                groups = None
+            return PoemTables.from_tokens(tokens, groups, start=START, end=END)
+
+        tables = self._graph("poem_tables", build)
+        if need_rhyme and not tables.has_rhymes:
+            tables = self._graph(("poem_tables", "rhyme"), lambda: build(need_rhyme=True))
+        return tables
 
     def _serving(self, need_rhyme=False, limits=None):
         """The poem `tf.function` for these tables and limits (cached, thread-safe: a
@@ -333,7 +330,7 @@ class PoetryGenerator(App):
             serve = poem_serving_fn(self.vectorizer, models, tables, limits)
             return tf.function(serve, input_signature=poem_signature(), autograph=False)
 
-        return self._graphs.get((id(tables), id(models), limits), build)
+        return self._graph((id(tables), id(models), limits), build)
 
     def generate(
         self, form=None, acrostic=None, first_line=None, mood=None, rhyme=False, no_repeat=False,
@@ -497,27 +494,16 @@ class PoetryGenerator(App):
                 tf.constant(0.8), tf.constant(0, tf.int32), tf.constant(0, tf.int64),
             )
 
-        metadata = {
-            "app": type(self).__name__,
-            "config": self.get_config(),
-            "rhyme": tables.has_rhymes,
-            "limits": limits.to_dict(),
-            "signatures": {
-                "serving_default": {"inputs": {"prompt": "string[None]"}},
-                "generate": {"inputs": {spec.name: f"{spec.dtype.name}{list(spec.shape)}" for spec in poem_signature()}},
-                "outputs": {"poem": "string[None]", "token_ids": "int32[None, None]"},
-            },
-        }
-        return export_serving(
+        return self._export(
             [
                 ("serving_default", serving_default, [tf.TensorSpec([None], tf.string, name="prompt")]),
                 ("generate", serve, None),  # a traced tf.function: its own signature
             ],
             [self.models.train, self.models.prefill, self.models.step, self.vectorizer],
             base_dir,
-            name or self.kind,
-            metadata=metadata,
+            name,
             warmup=warmup_requests.poetry_requests(
                 [c for c in self.vectorizer.get_vocabulary() if is_hanzi(c)][:4], rhyme=tables.has_rhymes
             ) if warmup else None,
+            rhyme=tables.has_rhymes, limits=limits.to_dict(),
         )

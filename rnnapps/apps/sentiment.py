@@ -7,8 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
-from rnnapps.checks import check_int
-from rnnapps.apps.graph_cache import GraphCache
+from rnnapps.checks import check_int, check_texts
 from rnnapps.builders import ClassifierSpec, build_classifier
 from rnnapps.data import (
     encode_labels,
@@ -19,7 +18,7 @@ from rnnapps.data import (
 )
 from rnnapps.data.pipeline import SORT_CHUNK_BATCHES
 from rnnapps.errors import ConfigError, DataError
-from rnnapps.export import export_serving, text_signature
+from rnnapps.export import text_signature
 from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.classifier import classifier_serving_fn
 from rnnapps.text import TextVectorizer, build_vocabulary
@@ -56,19 +55,6 @@ class ClassifierPredictions:
             {"label": label, "probabilities": dict(zip(self.label_names, map(float, row)))}
             for label, row in zip(self.labels, self.probabilities)
         ]
-
-
-def _as_text_list(texts):
-    if isinstance(texts, (str, bytes)):
-        return [texts]
-    try:
-        texts = list(texts)
-    except TypeError:
-        raise DataError(f"texts must be a string or a list of strings, got {type(texts).__name__}") from None
-    for index, text in enumerate(texts):
-        if not isinstance(text, (str, bytes, np.str_, np.bytes_)):
-            raise DataError(f"text {index} must be str or bytes, got {type(text).__name__}")
-    return [t if isinstance(t, bytes) else str(t).encode("utf-8", errors="replace") for t in texts]
 
 
 def _label_order(seen, known):
@@ -191,7 +177,6 @@ class SentimentClassifier(App):
         self.embedding_vectors = embedding_vectors
         self.label_names = None
         self.task = None
-        self._serve = GraphCache(1)
 
     # -- configuration -------------------------------------------------------------
     def get_config(self):
@@ -356,7 +341,6 @@ class SentimentClassifier(App):
             sort_chunk=SORT_CHUNK_BATCHES if bucketing else None,
             seed=seed, shuffle_buffer=shuffle_buffer, cache=cache,
         )
-        self._serve = GraphCache(1)
         self._fit_model(
             train, validation, epochs, verbose, callbacks, sources,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
@@ -375,7 +359,7 @@ class SentimentClassifier(App):
             serve = classifier_serving_fn(self.vectorizer, model, self.label_names, self.task, self.threshold)
             return tf.function(serve, input_signature=text_signature(), reduce_retracing=True)
 
-        return self._serve.get(id(model), build)
+        return self._graph(id(model), build)
 
     def predict(self, texts, batch_size=256):
         """Predicts labels and probabilities for raw strings (a string or a list of them).
@@ -390,7 +374,7 @@ class SentimentClassifier(App):
         """
         self._require_fitted("predict")
         batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
-        texts = _as_text_list(texts)
+        texts = check_texts(texts)
         serve = self._serving_fn()
         # Sorting by length keeps each chunk's padding small; results go back in input order.
         order = np.argsort([len(t) for t in texts], kind="stable")
@@ -464,19 +448,11 @@ class SentimentClassifier(App):
         """
         self._require_fitted("export")
         serve = classifier_serving_fn(self.vectorizer, self.model, self.label_names, self.task, self.threshold)
-        metadata = {
-            "app": type(self).__name__,
-            "task": self.task,
-            "label_names": self.label_names,
-            "threshold": self.threshold,
-            "config": self.get_config(),
-            "signature": {"inputs": {"text": "string[None]"}, "outputs": {"label": "string[None]", "probabilities": f"float32[None, {len(self.label_names)}]", "class_id": "int32[None]", "classes": f"string[None, {len(self.label_names)}]"}},
-        }
-        return export_serving(
+        return self._export(
             [("serving_default", serve, text_signature())],
             [self.model, self.vectorizer],
             base_dir,
-            name or self.kind,
-            metadata=metadata,
+            name,
             warmup=warmup_requests.classifier_requests(self.vectorizer.get_vocabulary()[:40]) if warmup else None,
+            task=self.task, label_names=self.label_names, threshold=self.threshold,
         )

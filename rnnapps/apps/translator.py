@@ -2,7 +2,6 @@
 
 import dataclasses
 import math
-import numbers
 import os
 import tempfile
 import uuid
@@ -12,33 +11,35 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
-from rnnapps.checks import check_int, check_optional_int
-from rnnapps.apps.graph_cache import GraphCache
+from rnnapps.checks import check_int, check_optional_int, check_texts
 from rnnapps.builders.seq2seq import MaskedTokenAccuracy, Seq2SeqSpec, build_seq2seq
 from rnnapps.data.parallel import (
     MARKERS,
     build_translation_vectorizers,
+    first_pairs,
     parallel_texts,
     split_pairs,
     translation_batches,
 )
 from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits
 from rnnapps.errors import ConfigError, DataError, ModelFileError
-from rnnapps.export import export_serving, text_signature
+from rnnapps.export import text_signature
 from rnnapps.export import warmup as warmup_requests
-from rnnapps.export.translation import (
+from rnnapps.export.translation import (  # Translation: public here too
     MAX_TRANSLATION_LENGTH,
+    Translation,
+    check_decoding_options,
     public_outputs,
+    translation_details,
     translation_fn,
     translation_signature,
 )
 from rnnapps.text import TextVectorizer, load_vocabulary, save_vocabulary
 from rnnapps.text.vectorizer import SEQUENCE_MARKERS
 from rnnapps.training import make_optimizer
-from rnnapps.training.bleu import BleuCallback, corpus_bleu
+from rnnapps.training.bleu import BleuCallback, TranslationReport, translation_report  # noqa: F401
 from rnnapps.training.precision import float32_outputs
 
-MAX_CACHED_GRAPHS = 8  # decoding graphs kept per translator (one per beam_width/num_results used)
 TARGET_VOCABULARY_FILE = "target_vocabulary.json"
 DEFAULT_MAX_LENGTH = {"word": 50, "char": 200}
 LEVELS = ("word", "char")
@@ -46,91 +47,6 @@ SOURCE_OPTIONS = (
     "source_column", "target_column", "delimiter", "encoding", "source_key", "target_key",
     "tfds_data_dir", "data_dir", "download", "split",  # data_dir: deprecated name of tfds_data_dir
 )
-
-
-@dataclasses.dataclass
-class Translation:
-    """One source sentence's translation, with what the model did to get it.
-
-    Attributes:
-        source: the source text.
-        translation: the best translation.
-        translations: the `num_results` best translations, best first.
-        scores: their scores (log-probability, length-normalised when asked).
-        attention: `[T_out, T_src]` attention weights of the best translation: row i is
-            how output token i spread its attention over the source tokens.
-        output_tokens: the best translation's tokens (rows of `attention`).
-        source_tokens: the source tokens the model saw (columns of `attention`).
-    """
-
-    source: str
-    translation: str
-    translations: list
-    scores: list
-    attention: np.ndarray
-    output_tokens: list
-    source_tokens: list
-
-    @property
-    def score(self):
-        return self.scores[0]
-
-
-@dataclasses.dataclass
-class TranslationReport:
-    """Scores of a translator on held-out pairs.
-
-    Attributes:
-        bleu: corpus BLEU-4 (0-100, sacreBLEU-style on detokenized lowercase text).
-        exact_match: share of translations equal to their reference (same lowercase tokens).
-        num_pairs: pairs scored.
-        precisions: the 1- to 4-gram precisions (0-100).
-        brevity_penalty: BLEU's brevity penalty.
-        beam_width: the decoding used.
-        examples: a few `(source, reference, translation)` triples.
-    """
-
-    bleu: float
-    exact_match: float
-    num_pairs: int
-    precisions: list
-    brevity_penalty: float
-    beam_width: int = 1
-    examples: list = dataclasses.field(default_factory=list)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    def __str__(self):
-        precisions = "/".join(f"{p:.1f}" for p in self.precisions)
-        lines = [
-            f"BLEU {self.bleu:.2f} ({precisions}, brevity penalty {self.brevity_penalty:.3f}), "
-            f"exact match {self.exact_match:.1%} over {self.num_pairs} pairs (beam width {self.beam_width})"
-        ]
-        for source, reference, translation in self.examples:
-            lines.append(f"  {source}\n    reference:   {reference}\n    translation: {translation}")
-        return "\n".join(lines)
-
-
-def _as_text_list(texts, what="sources"):
-    if isinstance(texts, (str, bytes)):
-        return [texts]
-    try:
-        texts = list(texts)
-    except TypeError:
-        raise DataError(f"{what} must be a string or a list of strings, got {type(texts).__name__}") from None
-    for index, text in enumerate(texts):
-        if not isinstance(text, (str, bytes, np.str_, np.bytes_)):
-            raise DataError(f"{what[:-1]} {index} must be str or bytes, got {type(text).__name__}")
-    return [t if isinstance(t, bytes) else str(t).encode("utf-8", errors="replace") for t in texts]
-
-
-def _decode(value):
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 @register_app
@@ -243,7 +159,6 @@ class Translator(App):
         self.models = None
         self.max_output_length = self.text_options["target_max_length"]
         self.data_stats = {}
-        self._graphs = GraphCache(MAX_CACHED_GRAPHS)
         self.limits = DEFAULT_LIMITS  # bounds of one translate() call (rnnapps.decoding.limits)
 
     @classmethod
@@ -351,7 +266,6 @@ class Translator(App):
             )
             float32_outputs(self.models.train, self.models.decoder_step)
         self.model = self.models.train
-        self._graphs = GraphCache(MAX_CACHED_GRAPHS)
 
     # -- training --------------------------------------------------------------------
     def _pairs(self, data, targets, split, options):
@@ -422,8 +336,6 @@ class Translator(App):
         self._check_fit_numbers(epochs, batch_size, validation_split, early_stopping_patience)
         check_optional_int("bleu_every", bleu_every, 1)
         check_int("shuffle_buffer", shuffle_buffer, 1, 1 << 24)
-        if bleu_every is not None and (not _is_int(bleu_every) or bleu_every < 1):
-            raise ConfigError(f"bleu_every must be an integer >= 1 or None, got {bleu_every!r}")
         verbose_flag = verbose not in (0, False)
         source = self._pairs(data, targets, "train", source_options)
         sources = [source]
@@ -458,7 +370,7 @@ class Translator(App):
         validation, bleu_sample = None, None
         if validation_pairs is not None:
             with validation_pairs.reading():
-                bleu_sample = _first_pairs(validation_pairs.dataset, max(int(bleu_samples or 0), 1))
+                bleu_sample = first_pairs(validation_pairs.dataset, max(int(bleu_samples or 0), 1))
             if not bleu_sample:
                 if validation_data is not None:
                     raise DataError("the validation data is empty: it yielded no pairs")
@@ -481,7 +393,6 @@ class Translator(App):
                     verbose=verbose_flag,
                 )
             )
-        self._graphs = GraphCache(MAX_CACHED_GRAPHS)
         self._fit_model(
             train, validation, epochs, verbose, extra + list(callbacks or []), sources,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
@@ -495,9 +406,9 @@ class Translator(App):
         return self
 
     # -- translation -----------------------------------------------------------------
-    def _graph(self, beam_width, num_results):
+    def _decoder(self, beam_width, num_results):
         """The decoding `tf.function` of one (beam_width, num_results): built once, under a
-        lock, and only the last `MAX_CACHED_GRAPHS` combinations are kept."""
+        lock, and only the last `max_cached_graphs` combinations are kept."""
         limits = RequestLimits.of(self.limits)
         models = self.models
 
@@ -513,22 +424,11 @@ class Translator(App):
                 reduce_retracing=True,
             )
 
-        return self._graphs.get((beam_width, num_results, limits, id(models)), build)
-
-    def _check_decoding_options(self, beam_width, num_results, max_length, length_penalty, limits=None):
-        limits = RequestLimits.of(self.limits if limits is None else limits)
-        if not _is_int(beam_width) or not 1 <= beam_width <= limits.max_beam_width:
-            raise ConfigError(f"beam_width must be an integer in [1, {limits.max_beam_width}], got {beam_width!r}")
-        if not _is_int(num_results) or not 1 <= num_results <= beam_width:
-            raise ConfigError(f"num_results must be an integer in [1, beam_width={beam_width}], got {num_results!r}")
-        if max_length is not None and (not _is_int(max_length) or not 0 <= max_length <= MAX_TRANSLATION_LENGTH):
-            raise ConfigError(f"max_length must be an integer in [0, {MAX_TRANSLATION_LENGTH}] or None, got {max_length!r}")
-        if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real) or not math.isfinite(length_penalty):
-            raise ConfigError(f"length_penalty must be a finite number, got {length_penalty!r}")
+        return self._graph((beam_width, num_results, limits, id(models)), build)
 
     def _run(self, texts, beam_width, num_results, max_length, length_penalty, batch_size):
         """Translates byte strings in length-sorted chunks; returns per-text numpy rows."""
-        graph = self._graph(beam_width, num_results)
+        graph = self._decoder(beam_width, num_results)
         max_length = self.max_output_length if max_length is None else max_length
         order = np.argsort([len(t) for t in texts], kind="stable")
         rows = [None] * len(texts)
@@ -575,32 +475,18 @@ class Translator(App):
             [['tengo frío.', 'estoy frío.']]
         """
         self._require_fitted("translate")
-        self._check_decoding_options(beam_width, num_results, max_length, length_penalty)
+        check_decoding_options(beam_width, num_results, max_length, length_penalty, self.limits)
         check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         single = isinstance(sources, (str, bytes))
-        texts = _as_text_list(sources)
+        texts = check_texts(sources, "sources")
         rows = self._run(texts, beam_width, num_results, max_length, length_penalty, batch_size) if texts else []
         if return_details:
-            details = [self._details(text, row) for text, row in zip(texts, rows)]
+            details = [translation_details(text, row) for text, row in zip(texts, rows)]
             return details[0] if single else details
-        results = [[_decode(t) for t in row["translations"]] for row in rows]
+        results = [[t.decode("utf-8", errors="replace") for t in row["translations"]] for row in rows]
         if num_results == 1:
             results = [r[0] for r in results]
         return results[0] if single else results
-
-    @staticmethod
-    def _details(text, row):
-        length = int(row["lengths"][0])
-        source_length = int(row["source_lengths"])
-        return Translation(
-            source=_decode(text),
-            translation=_decode(row["translations"][0]),
-            translations=[_decode(t) for t in row["translations"]],
-            scores=[float(s) for s in row["scores"]],
-            attention=np.asarray(row["attention"][:length, :source_length], dtype="float32"),
-            output_tokens=[_decode(t) for t in row["tokens"][:length]],
-            source_tokens=[_decode(t) for t in row["source_tokens"][:source_length]],
-        )
 
     def plot_attention(self, source, path=None, beam_width=1, title=None):
         """Draws where the model looks: a heatmap of the attention weights translating `source`.
@@ -649,10 +535,10 @@ class Translator(App):
             BLEU 31.42 (62.1/38.0/25.3/17.2, brevity penalty 0.981), exact match 18.0% over 5000 pairs ...
         """
         self._require_fitted("evaluate")
-        self._check_decoding_options(beam_width, 1, max_length, length_penalty)
+        check_decoding_options(beam_width, 1, max_length, length_penalty, self.limits)
         source = self._pairs(data, targets, "test", source_options)
         with source.reading():
-            pairs = _first_pairs(source.dataset, None)
+            pairs = first_pairs(source.dataset)
         if not pairs:
             raise DataError("the evaluation data is empty: it yielded no pairs")
         sources = [s for s, _ in pairs]
@@ -660,21 +546,11 @@ class Translator(App):
         hypotheses = self.translate(
             sources, beam_width=beam_width, max_length=max_length, length_penalty=length_penalty, batch_size=batch_size
         )
-        bleu = corpus_bleu(references, hypotheses)
-        matches = np.mean([a == b for a, b in zip(self._match_keys(hypotheses), self._match_keys(references))])
-        return TranslationReport(
-            bleu=float(bleu.score),
-            exact_match=float(matches),
-            num_pairs=len(pairs),
-            precisions=[float(p) for p in bleu.precisions],
-            brevity_penalty=float(bleu.brevity_penalty),
-            beam_width=int(beam_width),
-            examples=list(zip(sources, references, hypotheses))[: max(0, int(num_examples))],
-        )
+        return translation_report(sources, references, hypotheses, self._match_keys, beam_width, num_examples)
 
     def _match_keys(self, texts):
         """Texts -> lowercase token tuples, as the target side tokenizes them (for exact match)."""
-        tokens = self.target_vectorizer.tokenize(tf.strings.lower(tf.constant(_as_text_list(texts, "texts")), encoding="utf-8"))
+        tokens = self.target_vectorizer.tokenize(tf.strings.lower(tf.constant(check_texts(texts)), encoding="utf-8"))
         return [tuple(row) for row in tokens.to_list()]
 
     # -- export ----------------------------------------------------------------------
@@ -704,7 +580,7 @@ class Translator(App):
         """
         self._require_fitted("export")
         limits = RequestLimits.of(limits)
-        self._check_decoding_options(beam_width, num_results, max_length, length_penalty, limits)
+        check_decoding_options(beam_width, num_results, max_length, length_penalty, limits)
         default_length = self.max_output_length if max_length is None else int(max_length)
         common = dict(
             limits=limits,
@@ -727,30 +603,7 @@ class Translator(App):
         def greedy(source, max_length):
             return public_outputs(greedy_run(source, max_length))
 
-        outputs = {
-            "translations": f"string[None, {num_results}]", "scores": f"float32[None, {num_results}]",
-            "attention": "float32[None, T_out, T_src]", "tokens": "string[None, T_out]",
-            "source_tokens": "string[None, T_src]",
-        }
-        inputs = {"source": "string[None]", "max_length": "int32[]"}
-        metadata = {
-            "app": type(self).__name__,
-            "config": self.get_config(),
-            "limits": limits.to_dict(),
-            "decoding": {
-                "beam_width": beam_width, "num_results": num_results, "length_penalty": float(length_penalty),
-                "default_max_length": default_length, "max_length_limit": MAX_TRANSLATION_LENGTH,
-            },
-            "signatures": {
-                "serving_default": {"inputs": {"source": "string[None]"}, "outputs": {"translation": "string[None]"}},
-                "translate": {"inputs": inputs, "outputs": outputs},
-                "greedy": {
-                    "inputs": inputs,
-                    "outputs": {**outputs, "translations": "string[None, 1]", "scores": "float32[None, 1]"},
-                },
-            },
-        }
-        return export_serving(
+        return self._export(
             [
                 ("serving_default", serving_default, text_signature("source")),
                 ("translate", translate, translation_signature()),
@@ -758,19 +611,12 @@ class Translator(App):
             ],
             [self.models.train, self.models.encoder, self.models.decoder_step, self.vectorizer],
             base_dir,
-            name or self.kind,
-            metadata=metadata,
+            name,
             warmup=warmup_requests.translation_requests(self.vectorizer.get_vocabulary()[:40]) if warmup else None,
+            limits=limits.to_dict(),
+            decoding={
+                "beam_width": beam_width, "num_results": num_results, "length_penalty": float(length_penalty),
+                "default_max_length": default_length, "max_length_limit": MAX_TRANSLATION_LENGTH,
+            },
         )
-
-
-def _first_pairs(dataset, limit):
-    """The first `limit` (all when None) `(source, target)` pairs of a dataset, as str."""
-    if limit is not None:
-        dataset = dataset.take(int(limit))
-    pairs = []
-    for sources, targets in dataset.batch(1024).as_numpy_iterator():
-        pairs.extend((_decode(s), _decode(t)) for s, t in zip(sources, targets))
-    return pairs
-
 

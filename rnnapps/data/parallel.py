@@ -234,3 +234,14 @@ def translation_batches(
     return dataset.map(lambda source, decoder_inputs, targets: ((source, decoder_inputs), targets)).prefetch(
         tf.data.AUTOTUNE
     )
+
+
+def first_pairs(dataset, limit=None):
+    """The first `limit` (all when None) `(source, target)` pairs of a dataset, as str."""
+    if limit is not None:
+        dataset = dataset.take(int(limit))
+    text = lambda value: value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)  # noqa: E731
+    pairs = []
+    for sources, targets in dataset.batch(1024).as_numpy_iterator():
+        pairs.extend((text(s), text(t)) for s, t in zip(sources, targets))
+    return pairs

@@ -15,12 +15,17 @@ Defined results for any request:
 - a request of more than `limits.max_batch` sources fails with a message.
 """
 
+import dataclasses
+import math
+import numbers
+
+import numpy as np
 import tensorflow as tf
 
 from rnnapps.builders.seq2seq import decoder_step_fn
 from rnnapps.data.parallel import END_ID, START_ID
 from rnnapps.decoding import BanTokens, beam_search, sample
-from rnnapps.decoding.limits import DEFAULT_LIMITS, assert_batch_within
+from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, assert_batch_within
 from rnnapps.errors import ConfigError
 from rnnapps.text import detokenize_graph
 from rnnapps.text.vectorizer import OOV_ID, PADDING_ID, id_table
@@ -164,3 +169,67 @@ def translation_fn(
 def public_outputs(outputs):
     """The outputs a SavedModel endpoint returns (the rest is for the Python API)."""
     return {key: outputs[key] for key in PUBLIC_OUTPUTS}
+
+
+@dataclasses.dataclass
+class Translation:
+    """One source sentence's translation, with what the model did to get it.
+
+    Attributes:
+        source: the source text.
+        translation: the best translation.
+        translations: the `num_results` best translations, best first.
+        scores: their scores (log-probability, length-normalised when asked).
+        attention: `[T_out, T_src]` attention weights of the best translation: row i is
+            how output token i spread its attention over the source tokens.
+        output_tokens: the best translation's tokens (rows of `attention`).
+        source_tokens: the source tokens the model saw (columns of `attention`).
+    """
+
+    source: str
+    translation: str
+    translations: list
+    scores: list
+    attention: np.ndarray
+    output_tokens: list
+    source_tokens: list
+
+    @property
+    def score(self):
+        return self.scores[0]
+
+
+def _text(value):
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def translation_details(text, row):
+    """The `Translation` of one source from its row of `translation_fn` outputs (numpy)."""
+    length = int(row["lengths"][0])
+    source_length = int(row["source_lengths"])
+    return Translation(
+        source=_text(text),
+        translation=_text(row["translations"][0]),
+        translations=[_text(t) for t in row["translations"]],
+        scores=[float(s) for s in row["scores"]],
+        attention=np.asarray(row["attention"][:length, :source_length], dtype="float32"),
+        output_tokens=[_text(t) for t in row["tokens"][:length]],
+        source_tokens=[_text(t) for t in row["source_tokens"][:source_length]],
+    )
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_decoding_options(beam_width, num_results, max_length, length_penalty, limits=None):
+    """`ConfigError` unless the options of one translate/evaluate/export call are valid under `limits`."""
+    limits = RequestLimits.of(limits)
+    if not _is_int(beam_width) or not 1 <= beam_width <= limits.max_beam_width:
+        raise ConfigError(f"beam_width must be an integer in [1, {limits.max_beam_width}], got {beam_width!r}")
+    if not _is_int(num_results) or not 1 <= num_results <= beam_width:
+        raise ConfigError(f"num_results must be an integer in [1, beam_width={beam_width}], got {num_results!r}")
+    if max_length is not None and (not _is_int(max_length) or not 0 <= max_length <= MAX_TRANSLATION_LENGTH):
+        raise ConfigError(f"max_length must be an integer in [0, {MAX_TRANSLATION_LENGTH}] or None, got {max_length!r}")
+    if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real) or not math.isfinite(length_penalty):
+        raise ConfigError(f"length_penalty must be a finite number, got {length_penalty!r}")

@@ -237,3 +237,55 @@ class BleuCallback(keras.callbacks.Callback):
             logs["val_bleu"] = self.last_score.score
         if self.verbose:
             print(f"Epoch {epoch + 1}: val_bleu = {self.last_score.score:.2f}")
+
+
+@dataclasses.dataclass
+class TranslationReport:
+    """Scores of a translator on held-out pairs.
+
+    Attributes:
+        bleu: corpus BLEU-4 (0-100, sacreBLEU-style on detokenized lowercase text).
+        exact_match: share of translations equal to their reference (same lowercase tokens).
+        num_pairs: pairs scored.
+        precisions: the 1- to 4-gram precisions (0-100).
+        brevity_penalty: BLEU's brevity penalty.
+        beam_width: the decoding used.
+        examples: a few `(source, reference, translation)` triples.
+    """
+
+    bleu: float
+    exact_match: float
+    num_pairs: int
+    precisions: list
+    brevity_penalty: float
+    beam_width: int = 1
+    examples: list = dataclasses.field(default_factory=list)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def __str__(self):
+        precisions = "/".join(f"{p:.1f}" for p in self.precisions)
+        lines = [
+            f"BLEU {self.bleu:.2f} ({precisions}, brevity penalty {self.brevity_penalty:.3f}), "
+            f"exact match {self.exact_match:.1%} over {self.num_pairs} pairs (beam width {self.beam_width})"
+        ]
+        for source, reference, translation in self.examples:
+            lines.append(f"  {source}\n    reference:   {reference}\n    translation: {translation}")
+        return "\n".join(lines)
+
+
+def translation_report(sources, references, hypotheses, match_keys, beam_width=1, num_examples=3):
+    """A `TranslationReport` of `hypotheses` against `references`; `match_keys(texts)` gives
+    the token tuples exact match compares (the translator's target tokenization)."""
+    bleu = corpus_bleu(references, hypotheses)
+    matches = np.mean([a == b for a, b in zip(match_keys(hypotheses), match_keys(references))])
+    return TranslationReport(
+        bleu=float(bleu.score),
+        exact_match=float(matches),
+        num_pairs=len(references),
+        precisions=[float(p) for p in bleu.precisions],
+        brevity_penalty=float(bleu.brevity_penalty),
+        beam_width=int(beam_width),
+        examples=list(zip(sources, references, hypotheses))[: max(0, int(num_examples))],
+    )

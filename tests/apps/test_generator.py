@@ -219,12 +219,12 @@ def test_saved_model_cli_runs_the_generate_signature(memorised, exported):
 
 
 def test_generate_traces_one_small_graph_per_sampling_mode_and_never_per_knob_value(memorised):
-    memorised._generate_fn.clear()  # a fresh cache, as after fit() or load()
+    memorised._graphs.clear()  # a fresh cache, as after fit() or load()
     first = memorised.generate("the", max_length=5, temperature=0.5, seed=1)
     memorised.generate("the", max_length=9, temperature=0.9, seed=2)  # new values, same mode: no retrace
     memorised.generate(["a", "mat"], max_length=3, temperature=0.0)
     memorised.generate("the", max_length=5, temperature=0.5, stop=["."])
-    entries = memorised._generate_fn._entries
+    entries = memorised._graphs._entries
     assert {key[:2] for key in entries} == {("plain", False), ("greedy", False), ("plain", True)}
     assert all(fn.experimental_get_tracing_count() == 1 for fn in entries.values())
     assert memorised.generate("the", max_length=5, temperature=0.5, seed=1) == first
