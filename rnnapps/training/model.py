@@ -14,6 +14,10 @@ norms of *that* step; per epoch (History, `on_epoch_end`) the mean over the epoc
 import keras
 import tensorflow as tf
 
+# Registers the package's layers, so `keras.saving.load_model` of a saved GradNormModel
+# finds those its graph holds (the language model's train graph has a `DropMask`).
+import rnnapps.layers  # noqa: E402,F401
+
 GRAD_NORM = "grad_norm"
 
 
