@@ -68,3 +68,10 @@ def check_texts(texts, what="texts"):
         if not isinstance(text, (str, bytes, np.str_, np.bytes_)):
             raise DataError(f"{what[:-1]} {index} must be str or bytes, got {type(text).__name__}")
     return [t if isinstance(t, bytes) else str(t).encode("utf-8", errors="replace") for t in texts]
+
+
+def check_known_options(options, accepted):
+    """`ConfigError` naming the keyword options (of a data source) that are not in `accepted`."""
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ConfigError(f"unknown data options {unknown}; accepted: {list(accepted)}")

@@ -108,3 +108,76 @@ def export_tiny_apps(base_dir, epochs=1):
     tr.fit(reversed_numbers(200, seed=0), epochs=epochs + 2, batch_size=32, validation_split=0, verbose=0)
     exports["translator"] = tr.export(base_dir, "translator", beam_width=2)
     return exports
+
+
+def _plain(value):
+    """numpy/bytes -> JSON-comparable Python values (bytes decoded)."""
+    value = value.tolist() if hasattr(value, "tolist") else value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def run_app_test(app, fit, answer, export_request, bad_inputs, tmp_path, export_options=None):
+    """The checks every app passes (after keras-hub's `run_*_test` helpers).
+
+    Args:
+        app: an untrained app with small options.
+        fit: `fit(app, **options)` trains it tiny (the helper adds epochs, verbose and
+            the resume options).
+        answer: `answer(app)` -> a deterministic answer (greedy or seeded), compared
+            after save/load.
+        export_request: `(signature, request, output_key, expected(app))`: what the export,
+            loaded in a fresh process, must answer (`expected` computes it from the app).
+        bad_inputs: `[(call(app), exception type, message pattern)]`.
+        export_options: keyword arguments of `app.export`.
+
+    Checks: fit returns the app with a history; save -> `rnnapps.load` answers identically
+    with the optimizer state (iterations, slots) kept, and a fit after load continues from
+    it; the export answers like the app in a fresh process; a resumable fit (backup_dir)
+    runs; bad input raises the expected errors.
+    """
+    import json
+
+    import pytest
+
+    import rnnapps
+
+    tmp_path = str(tmp_path)
+    assert fit(app, epochs=1, verbose=0) is app and "loss" in app.history.history
+    before = answer(app)
+    saved = app.save(os.path.join(tmp_path, "saved"))
+    loaded = rnnapps.load(saved)
+    assert type(loaded) is type(app) and loaded.get_config() == app.get_config()
+    assert answer(loaded) == before
+    mine, theirs = app.model.optimizer, loaded.model.optimizer
+    assert int(theirs.iterations.numpy()) == int(mine.iterations.numpy()) > 0
+    for a, b in zip(mine.variables, theirs.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    steps = int(theirs.iterations.numpy())
+    fit(loaded, epochs=1, verbose=0)
+    assert int(loaded.model.optimizer.iterations.numpy()) > steps  # continues, not restarted
+
+    signature, request, key, expected = export_request
+    version_dir = app.export(os.path.join(tmp_path, "exports"), **(export_options or {}))
+    code = (
+        "import json, tensorflow as tf\n"
+        f"fn = tf.saved_model.load({version_dir!r}).signatures[{signature!r}]\n"
+        "specs = fn.structured_input_signature[1]\n"
+        f"request = {{k: tf.constant(v, specs[k].dtype) for k, v in json.loads({json.dumps(request)!r}).items()}}\n"
+        f"out = fn(**request)[{key!r}].numpy().tolist()\n"
+        "print(json.dumps([o.decode('utf-8', 'replace') if isinstance(o, bytes) else o for o in out]))\n"
+    )
+    ran = run_python(code)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert json.loads(ran.stdout.strip().splitlines()[-1]) == _plain(expected(app))
+
+    assert fit(app, epochs=1, verbose=0, backup_dir=os.path.join(tmp_path, "backup"), resume=True) is app
+    assert "loss" in app.history.history
+
+    for call, error, pattern in bad_inputs:
+        with pytest.raises(error, match=pattern):
+            call(app)
+    return loaded

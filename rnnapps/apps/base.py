@@ -30,6 +30,7 @@ from rnnapps.apps.saved import (  # noqa: F401  (is_saved_app, read_saved_config
     HISTORY_FILE,
     MODEL_FILE,
     VOCABULARY_FILE,
+    check_declared_sizes,
     check_model_file_sizes,
     is_saved_app,
     read_saved_config,
@@ -37,7 +38,7 @@ from rnnapps.apps.saved import (  # noqa: F401  (is_saved_app, read_saved_config
 from rnnapps.export import export_serving
 from rnnapps.io_utils import replace_directory
 from rnnapps.text import load_vocabulary, save_vocabulary
-from rnnapps.training import GradientNormMonitor, check_precision, default_callbacks, precision_scope
+from rnnapps.training import GradientNormMonitor, check_precision, default_callbacks, optimizer_from, precision_scope
 from rnnapps.training.history import TrainingHistory
 from rnnapps.training.output_prior import dataset_targets, init_output_bias
 from rnnapps.training.resume import EpochHistoryLog, app_identity, check_backup_identity, merge_history
@@ -170,13 +171,7 @@ class App:
 
     def _check_sizes(self, path):
         """Raises `ModelFileError` when config.json's sizes are not those of the loaded weights."""
-        dimensions = {dim for weight in self.model.weights for dim in weight.shape}
-        wrong = {key: value for key, value in self._declared_sizes().items() if value not in dimensions}
-        if wrong:
-            raise ModelFileError(
-                f"{path}/{CONFIG_FILE} gives sizes {wrong} that the weights in {MODEL_FILE} do not have: "
-                "the files come from different saves or were edited; save the app again"
-            )
+        check_declared_sizes(path, self._declared_sizes(), self.model.weights)
 
     # -- shared machinery ----------------------------------------------------------
     @property
@@ -216,6 +211,11 @@ class App:
         self._require_fitted("export")
         metadata = {"app": type(self).__name__, **facts, "config": self.get_config()}
         return export_serving(endpoints, tracked, base_dir, name or self.kind, metadata=metadata, warmup=warmup)
+
+    def _compile(self, model, loss, metrics, settings=None):
+        """Compiles `model` (inside `_scope()`) with a fresh optimizer of the app's one optimizer
+        spec (`settings`, default `self.spec`; see `rnnapps.training.optimizer_from`)."""
+        model.compile(optimizer=optimizer_from(self.spec if settings is None else settings), loss=loss, metrics=metrics)
 
     def _say(self, verbose, message):
         if verbose:

@@ -21,37 +21,10 @@ from rnnapps.text.plain import utf8_text
 from rnnapps.training.lm_callbacks import PerplexityLogger, SampleText, perplexity_figures
 from rnnapps.training import resolve_clipping
 from rnnapps.training.precision import float32_outputs
+from rnnapps.training.lm_metrics import PerplexityReport, total_nll
 from rnnapps.training.stateful import StatefulTrainer
 
 
-
-
-@dataclasses.dataclass
-class PerplexityReport:
-    """Perplexity and bits per character of a model over a whole text.
-
-    Attributes:
-        perplexity: exp(mean negative log-likelihood per token).
-        bits_per_char: total NLL in bits / characters of the text.
-        bits_per_token: mean NLL per token in bits.
-        num_tokens: tokens scored (every token after the first of each stream).
-        num_chars: characters in the text.
-    """
-
-    perplexity: float
-    bits_per_char: float
-    bits_per_token: float
-    num_tokens: int
-    num_chars: int
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    def __str__(self):
-        return (
-            f"perplexity {self.perplexity:.3f}, {self.bits_per_char:.4f} bits/char, "
-            f"{self.bits_per_token:.4f} bits/token over {self.num_tokens:,} tokens ({self.num_chars:,} chars)"
-        )
 
 
 @register_app
@@ -338,13 +311,7 @@ class TextGenerator(App):
         batch_size = max(1, min(int(batch_size), stats.num_tokens // 2))
         windows = stateful_windows(corpus, self.vectorizer, self.sequence_length, batch_size, stats)
         scorer = StatefulTrainer(self.models.forward, batch_size, self.models.state_sizes)
-        score = tf.function(lambda inputs, targets: _window_nll(scorer, inputs, targets), reduce_retracing=True)
-        total, count = 0.0, 0
-        with corpus.reading():
-            for inputs, targets in windows:
-                nll, tokens = score(inputs, targets)
-                total += float(nll)
-                count += int(tokens)
+        total, count = total_nll(scorer, windows, corpus)
         mean = total / max(1, count)
         perplexity, _ = perplexity_figures(mean)
         return PerplexityReport(
@@ -504,12 +471,4 @@ class TextGenerator(App):
             ) if warmup else None,
             limits=limits.to_dict(), level=self.level,
         )
-
-
-def _window_nll(scorer, inputs, targets):
-    """Summed NLL (nats) of the real targets of one batch of windows, and their count."""
-    logits = scorer(inputs, training=False)
-    real = tf.cast(targets > 0, tf.float32)
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-    return tf.reduce_sum(losses * real), tf.reduce_sum(tf.cast(targets > 0, tf.int64))
 

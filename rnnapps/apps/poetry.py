@@ -23,49 +23,10 @@ from rnnapps.text.poem_forms import FORMS, canonical_form, poem_requests
 from rnnapps.text.vectorizer import CONTROL_MARKERS
 from rnnapps.training import resolve_clipping
 from rnnapps.training.lm_callbacks import PerplexityLogger, perplexity_figures
+from rnnapps.training.lm_metrics import PoetryReport, total_nll
 from rnnapps.training.precision import float32_outputs
 
 MAX_POEMS = 10_000
-
-
-@dataclasses.dataclass
-class PoetryReport:
-    """Held-out perplexity and form validity of sampled poems.
-
-    Attributes:
-        perplexity: exp(mean NLL per character) over the held-out poems (their
-            characters and end markers; titles only prime).
-        bits_per_char: the same NLL in bits.
-        num_poems, num_tokens: held-out poems and scored tokens.
-        form: the form the samples were asked for.
-        num_samples: poems sampled each way.
-        constrained_validity: share of poems sampled with the form constraints that
-            are exactly of `form` (1.0 unless something is broken).
-        free_validity: share of poems sampled without constraints that happen to be
-            exactly of `form`.
-        free_any_form_validity: share of those that are exactly of any regular form.
-    """
-
-    perplexity: float
-    bits_per_char: float
-    num_poems: int
-    num_tokens: int
-    form: str
-    num_samples: int
-    constrained_validity: float
-    free_validity: float
-    free_any_form_validity: float
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    def __str__(self):
-        return (
-            f"perplexity {self.perplexity:.2f} ({self.bits_per_char:.3f} bits/char) over {self.num_poems} poems "
-            f"({self.num_tokens} chars); {self.form} validity of {self.num_samples} samples: "
-            f"{self.constrained_validity:.0%} constrained, {self.free_validity:.0%} unconstrained "
-            f"({self.free_any_form_validity:.0%} of any regular form)"
-        )
 
 
 @register_app
@@ -428,13 +389,7 @@ class PoetryGenerator(App):
         source = poem_source(data)
         stats = scan_poems(source)
         batches, reader = poem_batches(source, self.vectorizer, batch_size, self.titles)
-        score = tf.function(self._batch_nll, reduce_retracing=True)
-        total, count = 0.0, 0
-        with reader.reading():
-            for inputs, targets in batches:
-                nll, tokens = score(inputs, targets)
-                total += float(nll)
-                count += int(tokens)
+        total, count = total_nll(self.models.train, batches, reader)
         mean = total / max(1, count)
         perplexity, bits = perplexity_figures(mean)
         constrained = self.generate(form=form, temperature=temperature, seed=seed, num_poems=int(num_samples))
@@ -450,12 +405,6 @@ class PoetryGenerator(App):
             free_validity=sum(is_valid_poem(p, form) for p in free) / len(free),
             free_any_form_validity=sum(poem_form(p, strict=True) is not None for p in free) / len(free),
         )
-
-    def _batch_nll(self, inputs, targets):
-        logits = self.models.train(inputs, training=False)
-        real = targets > 0
-        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-        return tf.reduce_sum(tf.where(real, losses, 0.0)), tf.reduce_sum(tf.cast(real, tf.int64))
 
     # -- export ----------------------------------------------------------------------
     def export(self, base_dir="saved_models", name=None, limits=None, warmup=True):

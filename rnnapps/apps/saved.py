@@ -97,3 +97,15 @@ def check_model_file_sizes(model_path, bound):
             f"{model_path} declares a layer of size {largest}, far beyond the app's options and vocabulary "
             f"(at most {bound}): the files do not belong together or were edited; save the app again"
         )
+
+
+def check_declared_sizes(path, declared, weights):
+    """Raises `ModelFileError` when a size config.json declares (`{"units": 64, ...}`) is no
+    dimension of the loaded `weights`: the files come from different saves or were edited."""
+    dimensions = {dim for weight in weights for dim in weight.shape}
+    wrong = {key: value for key, value in declared.items() if value not in dimensions}
+    if wrong:
+        raise ModelFileError(
+            f"{path}/{CONFIG_FILE} gives sizes {wrong} that the weights in {MODEL_FILE} do not have: "
+            "the files come from different saves or were edited; save the app again"
+        )

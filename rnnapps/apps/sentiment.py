@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
-from rnnapps.checks import check_int, check_texts
+from rnnapps.checks import check_int, check_known_options, check_texts
 from rnnapps.builders import ClassifierSpec, build_classifier
 from rnnapps.data import (
     encode_labels,
@@ -17,57 +17,19 @@ from rnnapps.data import (
     split_validation,
 )
 from rnnapps.data.pipeline import SORT_CHUNK_BATCHES
+from rnnapps.data.sources import label_order
+from rnnapps.decoding.limits import run_by_length
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import text_signature
 from rnnapps.export import warmup as warmup_requests
-from rnnapps.export.classifier import classifier_serving_fn
+from rnnapps.export.classifier import ClassifierPredictions, classifier_serving_fn
 from rnnapps.text import TextVectorizer, build_vocabulary
 from rnnapps.text.embeddings import embedding_matrix, read_word_vectors
-from rnnapps.training.metrics import classification_report, multilabel_report
+from rnnapps.training.metrics import labelled_report
 from rnnapps.training.precision import float32_outputs
 
 DEFAULT_MAX_LENGTH = {"word": 400, "char": 1000}
 SOURCE_OPTIONS = ("text_column", "label_column", "delimiter", "label_separator", "tfds_data_dir", "download")
-
-
-@dataclasses.dataclass
-class ClassifierPredictions:
-    """Predictions for a list of texts, in input order.
-
-    Attributes:
-        labels: predicted label name per text (multi-label: list of names).
-        probabilities: `[N, C]` class probabilities (columns follow `label_names`).
-        class_ids: most probable class id per text.
-        label_names: the class names.
-    """
-
-    labels: list
-    probabilities: np.ndarray
-    class_ids: np.ndarray
-    label_names: list
-
-    def __len__(self):
-        return len(self.labels)
-
-    def to_dicts(self):
-        """One `{"label": ..., "probabilities": {name: p}}` dict per text."""
-        return [
-            {"label": label, "probabilities": dict(zip(self.label_names, map(float, row)))}
-            for label, row in zip(self.labels, self.probabilities)
-        ]
-
-
-def _label_order(seen, known):
-    """Label names in id order: the source's order when it has one, else sorted (numerically if numbers)."""
-    if known:
-        unknown = sorted(set(seen) - set(known))
-        if unknown:
-            raise DataError(f"labels {unknown} are not among the label names {list(known)}")
-        return list(known)
-    names = list(seen)
-    if all(name.lstrip("-").isdigit() for name in names):
-        return sorted(names, key=int)
-    return sorted(names)
 
 
 @register_app
@@ -198,9 +160,7 @@ class SentimentClassifier(App):
 
     # -- training ------------------------------------------------------------------
     def _source(self, data, labels, split, label_names, source_options):
-        unknown = sorted(set(source_options) - set(SOURCE_OPTIONS))
-        if unknown:
-            raise ConfigError(f"unknown data options {unknown}; accepted: {list(SOURCE_OPTIONS)}")
+        check_known_options(source_options, SOURCE_OPTIONS)
         return labelled_texts(data, labels, split=split, label_names=label_names, **source_options)
 
     def _build(self, summary, source, verbose):
@@ -208,7 +168,7 @@ class SentimentClassifier(App):
         multi_label = source.multi_label if self.multi_label is None else bool(self.multi_label)
         if multi_label != source.multi_label:
             raise DataError(f"multi_label={self.multi_label} but the data has {'lists of' if source.multi_label else 'single'} labels")
-        label_names = _label_order(summary.label_counts, source.label_names)
+        label_names = label_order(summary.label_counts, source.label_names)
         if len(label_names) < 2 and not multi_label:
             raise DataError(f"need at least two classes to train a classifier; the data only has {label_names}")
         vocabulary = build_vocabulary(
@@ -376,13 +336,10 @@ class SentimentClassifier(App):
         batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         texts = check_texts(texts)
         serve = self._serving_fn()
-        # Sorting by length keeps each chunk's padding small; results go back in input order.
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        rows = run_by_length(texts, batch_size, serve)
         probabilities = np.zeros((len(texts), len(self.label_names)), dtype="float32")
-        for start in range(0, len(texts), batch_size):
-            chunk = order[start : start + batch_size]
-            outputs = serve(tf.constant([texts[i] for i in chunk], tf.string))
-            probabilities[chunk] = outputs["probabilities"].numpy()
+        for index, row in enumerate(rows):
+            probabilities[index] = row["probabilities"]
         class_ids = probabilities.argmax(axis=-1) if len(texts) else np.zeros((0,), "int64")
         if self.task == "multilabel":
             labels = [[n for n, p in zip(self.label_names, row) if p >= self.threshold] for row in probabilities]
@@ -403,7 +360,6 @@ class SentimentClassifier(App):
         self._require_fitted("evaluate")
         batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         source = self._source(data, labels, "test", label_names, source_options)
-        index = {name: i for i, name in enumerate(self.label_names)}
         serve = self._serving_fn()
         truths, predictions = [], []
         with source.reading():
@@ -413,24 +369,7 @@ class SentimentClassifier(App):
                 truths.extend(names)
         if not truths:
             raise DataError(f"the evaluation data is empty: {source.description} yielded no examples")
-        probabilities = np.concatenate(predictions)
-        decode = lambda name: name.decode("utf-8") if isinstance(name, bytes) else name  # noqa: E731
-        if self.task == "multilabel":
-            truth = np.zeros_like(probabilities)
-            for row, names in enumerate(truths):
-                for name in map(decode, names):
-                    if name not in index:
-                        raise DataError(f"evaluation label {name!r} is unknown to the classifier ({self.label_names})")
-                    truth[row, index[name]] = 1.0
-            clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
-            loss = float(-np.mean(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped)))
-            return multilabel_report(truth, probabilities >= self.threshold, self.label_names, loss=loss)
-        unknown = sorted({decode(n) for n in truths} - set(index))
-        if unknown:
-            raise DataError(f"evaluation labels {unknown} are unknown to the classifier ({self.label_names})")
-        true_ids = np.array([index[decode(n)] for n in truths])
-        loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(true_ids)), true_ids], 1e-7, 1.0))))
-        return classification_report(true_ids, probabilities.argmax(-1), self.label_names, loss=loss)
+        return labelled_report(truths, np.concatenate(predictions), self.label_names, self.task, self.threshold)
 
     # -- export --------------------------------------------------------------------
     def export(self, base_dir="saved_models", name=None, warmup=True):

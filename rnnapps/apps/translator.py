@@ -3,16 +3,13 @@
 import dataclasses
 import math
 import os
-import tempfile
-import uuid
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
-from rnnapps.checks import check_int, check_optional_int, check_texts
-from rnnapps.builders.seq2seq import MaskedTokenAccuracy, Seq2SeqSpec, build_seq2seq
+from rnnapps.checks import check_int, check_known_options, check_optional_int, check_texts
+from rnnapps.builders.seq2seq import Seq2SeqSpec, build_seq2seq, seq2seq_objective
 from rnnapps.data.parallel import (
     MARKERS,
     build_translation_vectorizers,
@@ -21,22 +18,21 @@ from rnnapps.data.parallel import (
     split_pairs,
     translation_batches,
 )
-from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits
+from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, run_by_length
 from rnnapps.errors import ConfigError, DataError, ModelFileError
-from rnnapps.export import text_signature
 from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.translation import (  # Translation: public here too
     MAX_TRANSLATION_LENGTH,
     Translation,
     check_decoding_options,
-    public_outputs,
     translation_details,
+    translation_endpoints,
     translation_fn,
     translation_signature,
 )
 from rnnapps.text import TextVectorizer, load_vocabulary, save_vocabulary
 from rnnapps.text.vectorizer import SEQUENCE_MARKERS
-from rnnapps.training import make_optimizer
+from rnnapps.training import optimizer_from
 from rnnapps.training.bleu import BleuCallback, TranslationReport, translation_report  # noqa: F401
 from rnnapps.training.precision import float32_outputs
 
@@ -152,7 +148,7 @@ class Translator(App):
             optimizer=optimizer, learning_rate=learning_rate, clipnorm=clipnorm,
             global_clipnorm=global_clipnorm, clipvalue=clipvalue, optimizer_options=optimizer_options,
         )
-        self._make_optimizer()  # validates the optimizer options now rather than at fit time
+        optimizer_from(self.optimizer_options)  # validates the optimizer options now rather than at fit time
         self._make_vectorizer()  # validates the text options now
         self._make_target_vectorizer()
         self.target_vectorizer = None
@@ -205,14 +201,6 @@ class Translator(App):
             punctuation=options["punctuation"], max_length=options["target_max_length"], markers=SEQUENCE_MARKERS,
         )
 
-    def _make_optimizer(self):
-        options = self.optimizer_options
-        return make_optimizer(
-            options["optimizer"], options["learning_rate"], clipnorm=options["clipnorm"],
-            global_clipnorm=options["global_clipnorm"], clipvalue=options["clipvalue"],
-            options=options["optimizer_options"],
-        )
-
     def _get_state(self):
         return {"max_output_length": self.max_output_length, "data_stats": self.data_stats}
 
@@ -257,22 +245,14 @@ class Translator(App):
             self.models = build_seq2seq(
                 self.vectorizer.vocabulary_size, self.target_vectorizer.vocabulary_size, self.spec, compile=False
             )
-            # Compiled here (not by the builder) so optimizer_options reach the optimizer;
-            # loss and metric are the builder's: cross-entropy and accuracy over real tokens.
-            self.models.train.compile(
-                optimizer=self._make_optimizer(),
-                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-                metrics=[MaskedTokenAccuracy(name="accuracy")],
-            )
+            self._compile(self.models.train, *seq2seq_objective(), settings=self.optimizer_options)
             float32_outputs(self.models.train, self.models.decoder_step)
         self.model = self.models.train
 
     # -- training --------------------------------------------------------------------
     def _pairs(self, data, targets, split, options):
         options = dict(options)
-        unknown = sorted(set(options) - set(SOURCE_OPTIONS))
-        if unknown:
-            raise ConfigError(f"unknown data options {unknown}; accepted: {sorted(SOURCE_OPTIONS)}")
+        check_known_options(options, sorted(SOURCE_OPTIONS))
         options.setdefault("split", split)
         return parallel_texts(data, targets, **options)
 
@@ -430,20 +410,9 @@ class Translator(App):
         """Translates byte strings in length-sorted chunks; returns per-text numpy rows."""
         graph = self._decoder(beam_width, num_results)
         max_length = self.max_output_length if max_length is None else max_length
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        rows = [None] * len(texts)
         batch_size = min(int(batch_size), RequestLimits.of(self.limits).max_batch)  # bounded memory per call
-        for start in range(0, len(texts), batch_size):
-            chunk = order[start : start + batch_size]
-            out = graph(
-                tf.constant([texts[i] for i in chunk], tf.string),
-                tf.constant(max_length, tf.int32),
-                tf.constant(float(length_penalty), tf.float32),
-            )
-            out = {key: value.numpy() for key, value in out.items()}
-            for position, index in enumerate(chunk):
-                rows[index] = {key: value[position] for key, value in out.items()}
-        return rows
+        length, penalty = tf.constant(max_length, tf.int32), tf.constant(float(length_penalty), tf.float32)
+        return run_by_length(texts, batch_size, lambda chunk: graph(chunk, length, penalty))
 
     def translate(
         self, sources, beam_width=1, max_length=None, length_penalty=0.0, num_results=1,
@@ -498,7 +467,7 @@ class Translator(App):
             >>> tr.plot_attention("I am cold.", "attention.png")  # doctest: +SKIP
             'attention.png'
         """
-        from rnnapps.viz import plot_attention
+        from rnnapps.viz.attention import plot_translation
 
         self._require_fitted("plot attention")
         if self.spec.attention == "none":
@@ -506,18 +475,7 @@ class Translator(App):
         if not isinstance(source, (str, bytes)):
             raise DataError(f"source must be one string, got {type(source).__name__}")
         detail = self.translate(source, beam_width=beam_width, return_details=True)
-        if path is None:
-            path = os.path.join(tempfile.gettempdir(), f"rnnapps-attention-{uuid.uuid4().hex[:8]}.png")
-        weights = detail.attention
-        if weights.size == 0:  # an empty source or translation: draw a one-cell placeholder
-            weights = np.zeros((max(1, weights.shape[0]), max(1, weights.shape[1])), "float32")
-        return plot_attention(
-            weights,
-            detail.source_tokens or ["(empty)"],
-            detail.output_tokens or ["(empty)"],
-            os.fspath(path),
-            title=title if title is not None else f"{detail.source}  ->  {detail.translation}",
-        )
+        return plot_translation(detail, path, title)
 
     # -- evaluation ------------------------------------------------------------------
     def evaluate(
@@ -591,24 +549,8 @@ class Translator(App):
             length_penalty=float(length_penalty),
             replace_unknown=self.replace_unknown,
         )
-        greedy_run = translation_fn(**common)
-        beam_run = translation_fn(**common, beam_width=beam_width, num_results=num_results)
-
-        def serving_default(source):
-            return {"translation": greedy_run(source, tf.constant(default_length, tf.int32))["translations"][:, 0]}
-
-        def translate(source, max_length):
-            return public_outputs(beam_run(source, max_length))
-
-        def greedy(source, max_length):
-            return public_outputs(greedy_run(source, max_length))
-
         return self._export(
-            [
-                ("serving_default", serving_default, text_signature("source")),
-                ("translate", translate, translation_signature()),
-                ("greedy", greedy, translation_signature()),
-            ],
+            translation_endpoints(common, beam_width, num_results, default_length),
             [self.models.train, self.models.encoder, self.models.decoder_step, self.vectorizer],
             base_dir,
             name,

@@ -374,12 +374,18 @@ def build_seq2seq(
     )
 
     if compile:
-        train.compile(
-            optimizer=optimizer,
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-            metrics=[MaskedTokenAccuracy(name="accuracy")],
-        )
+        loss, metrics = seq2seq_objective()
+        train.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return Seq2SeqModels(train, encoder, decoder_step, state_sizes, spec)
+
+
+def seq2seq_objective():
+    """`(loss, metrics)` the train model compiles with: cross-entropy of the logits that
+    ignores padding targets (id 0), and the token accuracy over real targets (`accuracy`)."""
+    return (
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+        [MaskedTokenAccuracy(name="accuracy")],
+    )
 
 
 def decoder_step_fn(models):

@@ -11,6 +11,7 @@ from rnnapps.commands.common import (
     add_flag,
     add_optimizer_options,
     add_precision_options,
+    add_train_parser,
     add_resume_options,
     add_training_options,
     data_options,
@@ -31,16 +32,15 @@ MODEL_OPTIONS = (
 
 
 def _add_train_parser(sub):
-    parser = sub.add_parser(
-        "train",
+    parser, defaults = add_train_parser(
+        sub, "sentiment", "SentimentClassifier",
         help="train a classifier and save it",
         description="Train a recurrent text classifier on labelled texts and save it (model + vocabulary + config).",
         epilog="DATA is a CSV/TSV file with a header, a folder-per-class tree (aclImdb/train with pos/ and neg/), "
         "or a TFDS name such as imdb_reviews. Example: rnnapps classify train reviews.tsv --output models/sentiment "
         "--cell lstm --bidirectional --epochs 10",
     )
-    defaults = AppDefaults("sentiment", "SentimentClassifier")
-    note = lambda name: defaults.note("__init__", name)  # noqa: E731
+    note = defaults.init_note
     parser.add_argument("data", help="training data: CSV/TSV file, class folder, or TFDS name")
     parser.add_argument("--output", "-o", required=True, help="directory to save the trained classifier in")
     model = parser.add_argument_group("model options")

@@ -40,6 +40,10 @@ class AppDefaults:
                     if isinstance(item, ast.FunctionDef):
                         self.methods[item.name] = _literal_defaults(item.args)
 
+    def init_note(self, name):
+        """`note` for a constructor option."""
+        return self.note("__init__", name)
+
     def note(self, method, name):
         """" (default: VALUE)" for the help text of the option that sets `method`'s `name`."""
         defaults = self.methods.get(method, {})
@@ -155,6 +159,12 @@ def optimizer_options(args):
 
 
 FIT_OPTIONS = ("epochs", "batch_size", "validation_data", "validation_split", "checkpoint_dir", "tensorboard_dir", "seed")
+
+
+def add_train_parser(actions, module, class_name, **texts):
+    """The `train` action of an app command (`texts`: help, description, epilog) and the
+    app's `AppDefaults` (read from `rnnapps/apps/<module>.py`)."""
+    return actions.add_parser("train", **texts), AppDefaults(module, class_name)
 
 
 def add_training_options(parser, defaults, examples, validation_data_help):

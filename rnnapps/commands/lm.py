@@ -4,22 +4,9 @@ import json
 
 import rnnapps
 from rnnapps.commands.common import (
-    LANGUAGE_MODEL_OPTIONS,
-    AppDefaults,
-    add_export_parser,
-    add_flag,
-    add_language_model_options,
-    add_optimizer_options,
-    add_precision_options,
-    add_resume_options,
-    add_tfds_options,
-    add_training_options,
-    given,
-    optimizer_options,
-    read_lines,
-    seed_everything,
-    tfds_options,
-    training_options,
+    LANGUAGE_MODEL_OPTIONS, AppDefaults, add_export_parser, add_flag, add_language_model_options,
+    add_optimizer_options, add_precision_options, add_resume_options, add_tfds_options, add_training_options, given,
+    optimizer_options, read_lines, seed_everything, tfds_options, training_options,
 )
 
 GENERATE_OPTIONS = ("max_length", "temperature", "top_k", "top_p", "seed", "num_samples", "beam_width", "stop")

@@ -11,6 +11,7 @@ from rnnapps.commands.common import (
     add_language_model_options,
     add_optimizer_options,
     add_precision_options,
+    add_train_parser,
     add_resume_options,
     add_training_options,
     given,
@@ -27,16 +28,15 @@ MODEL_OPTIONS = (
 
 
 def _add_train_parser(actions):
-    parser = actions.add_parser(
-        "train",
+    parser, defaults = add_train_parser(
+        actions, "poetry", "PoetryGenerator",
         help="train a poetry model on a poem corpus and save it",
         description="Train a char-level recurrent poetry model (each poem one sequence) and save it.",
         epilog="DATA is chinese-poetry JSON (a glob such as 'json/poet.tang.*.json'), a tang.npz, or a text file with "
         "one poem per line (optionally 'title<TAB>poem'). Example: rnnapps poetry train 'json/poet.tang.*.json' "
         "-o models/tang --form qijue --form wujue --epochs 10",
     )
-    defaults = AppDefaults("poetry", "PoetryGenerator")
-    note = lambda name: defaults.note("__init__", name)  # noqa: E731
+    note = defaults.init_note
     parser.add_argument("data", nargs="+", help="poem corpus: JSON files/globs, tang.npz, or text files")
     parser.add_argument("--output", "-o", required=True, help="directory to save the trained model in")
     corpus = parser.add_argument_group("corpus filters")

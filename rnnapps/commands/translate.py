@@ -4,21 +4,9 @@ import json
 
 import rnnapps
 from rnnapps.commands.common import (
-    CELLS,
-    AppDefaults,
-    add_export_parser,
-    add_flag,
-    add_optimizer_options,
-    add_precision_options,
-    add_resume_options,
-    add_tfds_options,
-    add_training_options,
-    given,
-    optimizer_options,
-    read_lines,
-    seed_everything,
-    tfds_options,
-    training_options,
+    CELLS, AppDefaults, add_export_parser, add_flag, add_optimizer_options, add_precision_options,
+    add_resume_options, add_tfds_options, add_training_options, given, optimizer_options, read_lines,
+    seed_everything, tfds_options, training_options,
 )
 
 MODEL_OPTIONS = (

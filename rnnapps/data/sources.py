@@ -407,3 +407,16 @@ def labelled_texts(
     if data is None:
         raise DataError("no data given")
     return from_lists(data, labels, label_names=label_names)
+
+
+def label_order(seen, known):
+    """Label names in id order: the source's order when it has one, else sorted (numerically if numbers)."""
+    if known:
+        unknown = sorted(set(seen) - set(known))
+        if unknown:
+            raise DataError(f"labels {unknown} are not among the label names {list(known)}")
+        return list(known)
+    names = list(seen)
+    if all(name.lstrip("-").isdigit() for name in names):
+        return sorted(names, key=int)
+    return sorted(names)

@@ -23,6 +23,7 @@ Example:
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 
 from rnnapps.checks import check_int  # noqa: F401  (re-exported: the apps' request checks)
@@ -96,3 +97,23 @@ def last_tokens(ids, limits):
     return tf.RaggedTensor.from_row_lengths(
         tf.gather(ids.values, tf.ragged.range(starts, starts + keep).values), keep
     )
+
+
+def run_by_length(texts, batch_size, run):
+    """Calls `run(texts: tf.string[B])` (a dict of tensors) on chunks of at most `batch_size`
+    texts sorted by length (small padding per chunk); returns one `{key: numpy row}` per
+    text, in input order.
+
+    Example:
+        >>> rows = run_by_length([b"ccc", b"a"], 1, lambda t: {"n": tf.strings.length(t)})
+        >>> [int(row["n"]) for row in rows]
+        [3, 1]
+    """
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    rows = [None] * len(texts)
+    for start in range(0, len(texts), int(batch_size)):
+        chunk = order[start : start + int(batch_size)]
+        out = {key: value.numpy() for key, value in run(tf.constant([texts[i] for i in chunk], tf.string)).items()}
+        for position, index in enumerate(chunk):
+            rows[index] = {key: value[position] for key, value in out.items()}
+    return rows

@@ -1,5 +1,8 @@
 """Serving function of the text classifier."""
 
+import dataclasses
+
+import numpy as np
 import tensorflow as tf
 
 
@@ -41,3 +44,30 @@ def classifier_serving_fn(vectorizer, model, label_names, task, threshold=0.5):
         return {"label": label, "probabilities": probabilities, "class_id": class_id, "classes": classes}
 
     return serve
+
+
+@dataclasses.dataclass
+class ClassifierPredictions:
+    """Predictions for a list of texts, in input order.
+
+    Attributes:
+        labels: predicted label name per text (multi-label: list of names).
+        probabilities: `[N, C]` class probabilities (columns follow `label_names`).
+        class_ids: most probable class id per text.
+        label_names: the class names.
+    """
+
+    labels: list
+    probabilities: np.ndarray
+    class_ids: np.ndarray
+    label_names: list
+
+    def __len__(self):
+        return len(self.labels)
+
+    def to_dicts(self):
+        """One `{"label": ..., "probabilities": {name: p}}` dict per text."""
+        return [
+            {"label": label, "probabilities": dict(zip(self.label_names, map(float, row)))}
+            for label, row in zip(self.labels, self.probabilities)
+        ]

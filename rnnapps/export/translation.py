@@ -27,6 +27,7 @@ from rnnapps.data.parallel import END_ID, START_ID
 from rnnapps.decoding import BanTokens, beam_search, sample
 from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, assert_batch_within
 from rnnapps.errors import ConfigError
+from rnnapps.export import text_signature
 from rnnapps.text import detokenize_graph
 from rnnapps.text.vectorizer import OOV_ID, PADDING_ID, id_table
 MAX_TRANSLATION_LENGTH = 1000  # longest output a request may ask for (tokens)
@@ -233,3 +234,26 @@ def check_decoding_options(beam_width, num_results, max_length, length_penalty, 
         raise ConfigError(f"max_length must be an integer in [0, {MAX_TRANSLATION_LENGTH}] or None, got {max_length!r}")
     if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real) or not math.isfinite(length_penalty):
         raise ConfigError(f"length_penalty must be a finite number, got {length_penalty!r}")
+
+
+def translation_endpoints(options, beam_width, num_results, default_length):
+    """The SavedModel endpoints of a translator: `serving_default` (greedy, `default_length`
+    tokens), `translate` (beam search of `beam_width`, `num_results` kept) and `greedy`;
+    `options` are `translation_fn`'s keyword arguments other than the beam's."""
+    greedy_run = translation_fn(**options)
+    beam_run = translation_fn(**options, beam_width=beam_width, num_results=num_results)
+
+    def serving_default(source):
+        return {"translation": greedy_run(source, tf.constant(default_length, tf.int32))["translations"][:, 0]}
+
+    def translate(source, max_length):
+        return public_outputs(beam_run(source, max_length))
+
+    def greedy(source, max_length):
+        return public_outputs(greedy_run(source, max_length))
+
+    return [
+        ("serving_default", serving_default, text_signature("source")),
+        ("translate", translate, translation_signature()),
+        ("greedy", greedy, translation_signature()),
+    ]

@@ -4,6 +4,8 @@ import dataclasses
 
 import numpy as np
 
+from rnnapps.errors import DataError
+
 
 @dataclasses.dataclass
 class ClassificationReport:
@@ -132,3 +134,27 @@ def multilabel_report(true_multi_hot, predicted_multi_hot, label_names, loss=Non
         micro_f1=_f1(_ratio(tp, tp + fp), _ratio(tp, tp + fn)),
         loss=loss,
     )
+
+
+def labelled_report(truths, probabilities, label_names, task, threshold=0.5):
+    """The report of a classifier's `probabilities` `[N, C]` against the true label names
+    (`bytes` or str; lists of them for task "multilabel"), mean loss included;
+    `DataError` for a label outside `label_names`."""
+    index = {name: i for i, name in enumerate(label_names)}
+    decode = lambda name: name.decode("utf-8") if isinstance(name, bytes) else name  # noqa: E731
+    if task == "multilabel":
+        truth = np.zeros_like(probabilities)
+        for row, names in enumerate(truths):
+            for name in map(decode, names):
+                if name not in index:
+                    raise DataError(f"evaluation label {name!r} is unknown to the classifier ({label_names})")
+                truth[row, index[name]] = 1.0
+        clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
+        loss = float(-np.mean(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped)))
+        return multilabel_report(truth, probabilities >= threshold, label_names, loss=loss)
+    unknown = sorted({decode(n) for n in truths} - set(index))
+    if unknown:
+        raise DataError(f"evaluation labels {unknown} are unknown to the classifier ({label_names})")
+    true_ids = np.array([index[decode(n)] for n in truths])
+    loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(true_ids)), true_ids], 1e-7, 1.0))))
+    return classification_report(true_ids, probabilities.argmax(-1), label_names, loss=loss)

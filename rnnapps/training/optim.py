@@ -69,3 +69,21 @@ def make_optimizer(
         return keras.optimizers.get({"class_name": name, "config": config})
     except (ValueError, TypeError) as error:
         raise ConfigError(f"cannot build optimizer {name!r} with {config}: {error}") from None
+
+
+OPTIMIZER_SETTINGS = ("optimizer", "learning_rate", "clipnorm", "global_clipnorm", "clipvalue", "optimizer_options")
+
+
+def optimizer_from(settings):
+    """A fresh optimizer from the one optimizer spec every app and builder shares: the
+    `OPTIMIZER_SETTINGS` fields of a dict or of an object (a `ClassifierSpec`, ...).
+
+    Example:
+        >>> optimizer_from({"optimizer": "sgd", "learning_rate": 0.1}).clipnorm
+        1.0
+    """
+    get = settings.get if isinstance(settings, dict) else lambda key, default=None: getattr(settings, key, default)
+    return make_optimizer(
+        get("optimizer", "adam"), get("learning_rate", 1e-3), clipnorm=get("clipnorm", DEFAULT_CLIPNORM),
+        global_clipnorm=get("global_clipnorm"), clipvalue=get("clipvalue"), options=get("optimizer_options"),
+    )

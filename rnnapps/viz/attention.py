@@ -1,5 +1,9 @@
 """`plot_attention`: a heatmap of a translation's attention weights."""
 
+import os
+import tempfile
+import uuid
+
 import numpy as np
 
 from rnnapps.errors import ConfigError
@@ -60,3 +64,21 @@ def plot_attention(weights, source_tokens, output_tokens, path, title=None, cmap
             axes.set_title(str(title))
         figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="attention weight")
         return _save(figure, path)
+
+
+def plot_translation(detail, path=None, title=None):
+    """Draws a `Translation`'s attention (`Translator.plot_attention`): source tokens label the
+    columns, output tokens the rows; an empty source or translation gets a one-cell placeholder.
+    Returns the PNG path (default: a new file in the temporary directory)."""
+    if path is None:
+        path = os.path.join(tempfile.gettempdir(), f"rnnapps-attention-{uuid.uuid4().hex[:8]}.png")
+    weights = detail.attention
+    if weights.size == 0:
+        weights = np.zeros((max(1, weights.shape[0]), max(1, weights.shape[1])), "float32")
+    return plot_attention(
+        weights,
+        detail.source_tokens or ["(empty)"],
+        detail.output_tokens or ["(empty)"],
+        os.fspath(path),
+        title=title if title is not None else f"{detail.source}  ->  {detail.translation}",
+    )

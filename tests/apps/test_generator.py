@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import rnnapps
 from rnnapps.errors import ConfigError, DataError
-from tests.helpers import run_python
+from tests.helpers import run_app_test, run_python
 
 MEMO = "the cat sat on the mat.\n"
 # A window length that is not a multiple of the line length, so windows start at every phase.
@@ -234,3 +234,24 @@ def test_lone_surrogates_in_prompts_and_stops_are_replaced_not_raised(memorised)
     text = memorised.generate("the \ud800cat", max_length=3, temperature=0.0)
     assert text.startswith("the ?cat") and len(text) == len("the ?cat") + 3
     assert memorised.generate(["\udfff"], max_length=2, temperature=0.0, stop="\ud800")[0].startswith("?")
+
+
+def test_passes_the_shared_app_checks(tmp_path):
+    corpus = "the cat sat on the mat. the dog sat on the log.\n" * 6
+    greedy = lambda app: app.generate("the", max_length=8, temperature=0.0)  # noqa: E731
+    run_app_test(
+        rnnapps.TextGenerator(level="char", cell="gru", units=8, depth=1, embedding_dim=4, sequence_length=12),
+        lambda app, **options: app.fit(corpus, batch_size=8, validation_split=0, **options),
+        greedy,
+        (
+            "generate",
+            {"prompt": ["the"], "max_length": 8, "temperature": 0.0, "top_k": 0, "top_p": 1.0, "seed": 0},
+            "text",
+            lambda app: [greedy(app)],
+        ),
+        [
+            (lambda app: app.generate("the", max_length=-1), ConfigError, "max_length"),
+            (lambda app: app.generate("the", temperature=-1.0), ConfigError, "temperature"),
+        ],
+        tmp_path,
+    )

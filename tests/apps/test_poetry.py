@@ -11,7 +11,7 @@ from rnnapps.data.poems import FORMS, is_valid_poem, poem_form, poem_lines, poem
 from rnnapps.errors import ConfigError, DataError, ModelFileError
 from rnnapps.quickstart.common import SAMPLES_DIR
 from rnnapps.text.chinese import rhyme_group
-from tests.helpers import run_python
+from tests.helpers import run_app_test, run_python
 
 SAMPLE = os.path.join(SAMPLES_DIR, "poems.txt")
 SMALL = dict(cell="gru", units=24, depth=1, embedding_dim=16)
@@ -195,3 +195,22 @@ def test_lone_surrogates_in_mood_acrostic_and_first_line_are_replaced_not_raised
     assert poem == untrained.generate(form="wujue", mood="秋?夜", temperature=0.0)
     with pytest.raises(ConfigError, match="not know|unknown"):
         untrained.generate(form="wujue", acrostic="春\udc00")  # a "?" the model does not know: a clear error
+
+
+def test_passes_the_shared_app_checks(tmp_path):
+    poems = os.path.join(SAMPLES_DIR, "poems.txt")
+    request = {
+        "form": "wujue", "acrostic": [""], "first_line": [""], "mood": [""], "rhyme": False, "no_repeat": False,
+        "temperature": 0.8, "top_k": 0, "seed": 1,
+    }
+    run_app_test(
+        rnnapps.PoetryGenerator(cell="gru", units=8, depth=1, embedding_dim=8),
+        lambda app, **options: app.fit(poems, batch_size=32, validation_split=0, **options),
+        lambda app: app.generate(form="wujue", seed=1),
+        ("generate", request, "poem", lambda app: [app.generate(form="wujue", seed=1)]),
+        [
+            (lambda app: app.generate(form="sonnet"), ConfigError, "form"),
+            (lambda app: app.generate(form="wujue", num_poems=0), ConfigError, "num_poems"),
+        ],
+        tmp_path,
+    )

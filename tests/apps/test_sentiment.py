@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import rnnapps
 from rnnapps.errors import ConfigError, DataError, DataUnavailableError, ModelFileError
-from tests.helpers import tiny_sentiment_data
+from tests.helpers import run_app_test, tiny_sentiment_data
 
 SMALL = dict(cell="gru", units=8, embedding_dim=8)
 
@@ -266,3 +266,18 @@ def test_empty_validation_data_is_an_error_but_an_empty_split_is_not():
     clf = rnnapps.SentimentClassifier(**SMALL)
     clf.fit(texts, labels, validation_split=0.0001, epochs=1, verbose=0)
     assert "loss" in clf.history.history and "val_loss" not in clf.history.history
+
+
+def test_passes_the_shared_app_checks(tmp_path):
+    texts, labels = tiny_sentiment_data(per_class=8)
+    run_app_test(
+        rnnapps.SentimentClassifier(**SMALL),
+        lambda app, **options: app.fit(texts, labels, batch_size=16, validation_split=0.0, **options),
+        lambda app: app.predict(texts[:6]).probabilities.round(5).tolist(),
+        ("serving_default", {"text": texts[:6]}, "label", lambda app: app.predict(texts[:6]).labels),
+        [
+            (lambda app: app.predict(["fine", None]), DataError, "text 1 must be str or bytes"),
+            (lambda app: app.predict("fine", batch_size=0), ConfigError, "batch_size"),
+        ],
+        tmp_path,
+    )

@@ -15,7 +15,7 @@ import rnnapps
 from rnnapps.data.synthetic import disjoint_split, reversed_numbers
 from rnnapps.errors import ConfigError, DataError, ModelFileError
 from rnnapps.export.translation import translation_fn
-from tests.helpers import run_python
+from tests.helpers import run_app_test, run_python
 
 # attention_norm off: the reordering task needs sharp outputs, and with the layer norm (the
 # real-data default, see Seq2SeqSpec) this model reached 92% exact matches after 6 epochs,
@@ -297,3 +297,19 @@ def test_a_save_from_before_attention_norm_loads_without_it(task, tmp_path):
     sources = [s for s, _ in train[:5]]
     assert reloaded.translate(sources) == old_style.translate(sources)
     assert rnnapps.Translator(**{**SMALL, "attention_norm": True}).spec.resolved_attention_norm
+
+
+def test_passes_the_shared_app_checks(tmp_path):
+    sources = ["one two three", "four five", "six"]
+    run_app_test(
+        rnnapps.Translator(cell="gru", units=8, encoder_units=8, source_embedding_dim=8, target_embedding_dim=8, learning_rate=1e-2),
+        lambda app, **options: app.fit(reversed_numbers(120, seed=0), batch_size=32, validation_split=0, **options),
+        lambda app: app.translate(sources, beam_width=2),
+        ("serving_default", {"source": sources}, "translation", lambda app: app.translate(sources)),
+        [
+            (lambda app: app.translate(sources, beam_width=0), ConfigError, "beam_width"),
+            (lambda app: app.translate(["one", 3]), DataError, "source 1 must be str or bytes"),
+        ],
+        tmp_path,
+        export_options={"beam_width": 2},
+    )
