@@ -16,14 +16,14 @@ from rnnapps.layers import (
     PaddingMask,
     RecurrentStack,
 )
-from rnnapps.training import GradNormModel, make_optimizer, resolve_clipping
+from rnnapps.training import GradNormModel, OptimizerSettings, compile_model
 
 POOLINGS = ("last", "mean", "max", "attention")
 TASKS = ("binary", "multiclass", "multilabel")
 
 
 @dataclasses.dataclass
-class ClassifierSpec:
+class ClassifierSpec(OptimizerSettings):
     """Architecture and optimizer settings of a classifier (JSON-serializable).
 
     Attributes:
@@ -38,7 +38,7 @@ class ClassifierSpec:
         hidden_units: an extra ReLU dense layer before the output (0: none).
         head_dropout: dropout before the output layer(s).
         optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
-            optimizer_options: see `rnnapps.training.make_optimizer`.
+            optimizer_options: keyword-only, see `rnnapps.training.OptimizerSettings`.
     """
 
     embedding_dim: int = 128
@@ -55,12 +55,6 @@ class ClassifierSpec:
     attention_units: int = None
     hidden_units: int = 0
     head_dropout: float = 0.0
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    clipnorm: float = 1.0
-    global_clipnorm: float = None
-    clipvalue: float = None
-    optimizer_options: dict = None
 
     def __post_init__(self):
         choices = (("cell", CELLS), ("connection", CONNECTIONS), ("merge_mode", MERGE_MODES), ("pooling", POOLINGS))
@@ -87,11 +81,7 @@ class ClassifierSpec:
                 f"pooling={self.pooling!r}: use depth >= 2 with pooling 'mean', 'max' or "
                 "'attention' (or depth >= 3 with 'last')"
             )
-        if not float(self.learning_rate) > 0:
-            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
-        self.clipnorm, self.global_clipnorm, self.clipvalue = resolve_clipping(
-            self.clipnorm, self.global_clipnorm, self.clipvalue
-        )
+        self.clipnorm, self.global_clipnorm, self.clipvalue = self.check_optimizer_settings()
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -105,36 +95,38 @@ class ClassifierSpec:
         return cls(**values)
 
 
-def _head(task, num_classes):
-    """Output layer, loss and metric for a task."""
+def _output_layer(task, num_classes):
     if task == "binary":
-        return (
-            keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability"),
-            keras.losses.BinaryCrossentropy(),
-            keras.metrics.BinaryAccuracy(name="accuracy"),
-        )
+        return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")
+    activation = "softmax" if task == "multiclass" else "sigmoid"
+    return keras.layers.Dense(num_classes, activation=activation, dtype="float32", name="probabilities")
+
+
+def classifier_objective(task):
+    """`(loss, metrics)` a classifier of `task` trains with: binary cross-entropy and accuracy
+    for "binary" and "multilabel" (one sigmoid per label), sparse ones for "multiclass".
+
+    Example:
+        >>> loss, metrics = classifier_objective("multiclass"); metrics[0].name
+        'accuracy'
+    """
+    if task not in TASKS:
+        raise ConfigError(f"task must be one of {TASKS}, got {task!r}")
     if task == "multiclass":
-        return (
-            keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities"),
-            keras.losses.SparseCategoricalCrossentropy(),
-            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-        )
-    return (
-        keras.layers.Dense(num_classes, activation="sigmoid", dtype="float32", name="probabilities"),
-        keras.losses.BinaryCrossentropy(),
-        keras.metrics.BinaryAccuracy(name="accuracy"),
-    )
+        return keras.losses.SparseCategoricalCrossentropy(), [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    return keras.losses.BinaryCrossentropy(), [keras.metrics.BinaryAccuracy(name="accuracy")]
 
 
-def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None, embedding_weights=None):
-    """Builds and compiles a recurrent text classifier on right-padded int ids (0 = padding).
+def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None, embedding_weights=None, compile=True):
+    """Builds (and compiles) a recurrent text classifier on right-padded int ids (0 = padding).
 
     Ids must be right-padded (as every rnnapps pipeline pads). A row of padding only
     is a defined input: masked poolings give their empty-row value, "last" pooling the
     state after one padding step (forward stacks) or the initial state (bidirectional).
 
     Call it inside `strategy.scope()` to distribute: it creates the model, the optimizer
-    and compiles, as a distribution strategy requires.
+    and compiles, as a distribution strategy requires. The apps pass `compile=False` and
+    compile with `classifier_objective(task)` themselves (`App._compile`).
 
     Args:
         vocabulary_size: number of ids, padding and unknown included.
@@ -143,9 +135,11 @@ def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None,
         spec: a `ClassifierSpec` (defaults if None).
         embedding_weights: optional `[vocabulary_size, embedding_dim]` array to start the
             embedding from (e.g. GloVe vectors aligned to the vocabulary).
+        compile: compile with the spec's optimizer and `classifier_objective(task)`
+            (`rnnapps.training.compile_model`); False leaves the model uncompiled.
 
     Returns:
-        A compiled `GradNormModel`: ids `[B, T]` -> probabilities `[B, 1]` (binary) or `[B, C]`.
+        A (compiled) `GradNormModel`: ids `[B, T]` -> probabilities `[B, 1]` (binary) or `[B, C]`.
 
     Example:
         >>> model = build_classifier(100, 3, spec=ClassifierSpec(cell="gru", units=8))
@@ -200,21 +194,13 @@ def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None,
         pooled = keras.layers.Dense(spec.hidden_units, activation="relu", name="hidden")(pooled)
     if spec.head_dropout:
         pooled = keras.layers.Dropout(spec.head_dropout, name="head_dropout")(pooled)
-    output_layer, loss, metric = _head(task, num_classes)
-    model = GradNormModel(ids, output_layer(pooled), name=f"{spec.cell}_classifier")
+    model = GradNormModel(ids, _output_layer(task, num_classes)(pooled), name=f"{spec.cell}_classifier")
     if embedding_weights is not None:
         weights = np.asarray(embedding_weights, dtype="float32")
         expected = (vocabulary_size, spec.embedding_dim)
         if weights.shape != expected:
             raise ConfigError(f"embedding_weights must have shape {expected}, got {weights.shape}")
         embedding.set_weights([weights])
-    optimizer = make_optimizer(
-        spec.optimizer,
-        spec.learning_rate,
-        clipnorm=spec.clipnorm,
-        global_clipnorm=spec.global_clipnorm,
-        clipvalue=spec.clipvalue,
-        options=spec.optimizer_options,
-    )
-    model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
+    if compile:
+        compile_model(model, classifier_objective(task), spec)
     return model

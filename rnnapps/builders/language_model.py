@@ -30,7 +30,7 @@ import tensorflow as tf
 from rnnapps.errors import ConfigError
 from rnnapps.layers import CELLS, CONNECTIONS, DropMask, LastValidStep, RecurrentStack, TiedEmbedding
 from rnnapps.layers.projected_cells import input_projection, step_from_projection, supports_projection
-from rnnapps.training import GradNormModel, make_optimizer
+from rnnapps.training import GradNormModel, OptimizerSettings, compile_model
 
 LanguageModels = collections.namedtuple("LanguageModels", "train forward prefill step state_sizes token_step")
 
@@ -42,7 +42,7 @@ FOLD_BUDGET = 2**25
 
 
 @dataclasses.dataclass
-class LanguageModelSpec:
+class LanguageModelSpec(OptimizerSettings):
     """Architecture and optimizer settings of a language model (JSON-serializable).
 
     Attributes:
@@ -54,7 +54,8 @@ class LanguageModelSpec:
             `units == embedding_dim`.
         output_dropout: dropout on the top layer's outputs before the softmax layer.
         optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
-            optimizer_options: see `rnnapps.training.make_optimizer`.
+            optimizer_options: keyword-only, see `rnnapps.training.OptimizerSettings`
+            (a language model's learning rate defaults to 2e-3).
 
     Example:
         >>> LanguageModelSpec(cell="gru", units=64, embedding_dim=64, tie_embeddings=True).depth
@@ -70,12 +71,7 @@ class LanguageModelSpec:
     connection: str = None
     tie_embeddings: bool = False
     output_dropout: float = 0.0
-    optimizer: str = "adam"
-    learning_rate: float = 2e-3
-    clipnorm: float = 1.0
-    global_clipnorm: float = None
-    clipvalue: float = None
-    optimizer_options: dict = None
+    learning_rate: float = dataclasses.field(default=2e-3, kw_only=True)
 
     def __post_init__(self):
         for name, allowed in (("cell", CELLS), ("connection", CONNECTIONS)):
@@ -94,11 +90,18 @@ class LanguageModelSpec:
                 f"tie_embeddings needs units == embedding_dim (got units={self.units}, "
                 f"embedding_dim={self.embedding_dim}): the output layer reuses the embedding matrix"
             )
+        self.check_optimizer_settings()
 
 
 def language_model_loss():
     """Mean next-token cross-entropy over real targets (padding id 0 is ignored)."""
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+
+
+def language_model_objective():
+    """`(loss, metrics)` the train model compiles with: `language_model_loss()` and no metric
+    (perplexity and bits per character are computed from the loss by callbacks)."""
+    return language_model_loss(), None
 
 
 def fold_first_projection(vocab_size, embedding_dim, cell):
@@ -119,8 +122,10 @@ def build_language_model(vocab_size, spec=None, compile=True):
     Args:
         vocab_size: number of ids (padding 0 and unknown 1 included).
         spec: a `LanguageModelSpec` (default settings when None).
-        compile: compile `train` with the spec's optimizer and the masked loss. Call
-            this inside `strategy.scope()` to distribute: it creates the optimizer too.
+        compile: compile `train` with the spec's optimizer and `language_model_objective()`
+            (`rnnapps.training.compile_model`). Call this inside `strategy.scope()` to
+            distribute: it creates the optimizer too. The apps pass False and compile
+            through `App._compile`.
 
     Returns:
         `LanguageModels(train, forward, prefill, step, state_sizes, token_step)`.
@@ -231,15 +236,5 @@ def build_language_model(vocab_size, spec=None, compile=True):
         return folded_step
 
     if compile:
-        train.compile(
-            optimizer=make_optimizer(
-                spec.optimizer,
-                spec.learning_rate,
-                clipnorm=spec.clipnorm,
-                global_clipnorm=spec.global_clipnorm,
-                clipvalue=spec.clipvalue,
-                options=spec.optimizer_options,
-            ),
-            loss=language_model_loss(),
-        )
+        compile_model(train, language_model_objective(), spec)
     return LanguageModels(train, forward, prefill, step, state_sizes, token_step)

@@ -51,7 +51,7 @@ from keras import ops
 
 from rnnapps.errors import ConfigError
 from rnnapps.layers import CELLS, SCORES, AttentionDecoder, LastValidStep, PaddingMask, RecurrentStack, SourceAttention
-from rnnapps.training import GradNormModel, make_optimizer
+from rnnapps.training import GradNormModel, OptimizerSettings, compile_model
 
 ATTENTIONS = ("luong", "bahdanau", "none")
 
@@ -59,8 +59,8 @@ Seq2SeqModels = collections.namedtuple("Seq2SeqModels", "train encoder decoder_s
 
 
 @dataclasses.dataclass
-class Seq2SeqSpec:
-    """Architecture of an attention encoder-decoder (JSON-serializable).
+class Seq2SeqSpec(OptimizerSettings):
+    """Architecture and optimizer settings of an attention encoder-decoder (JSON-serializable).
 
     Attributes:
         cell: "simple", "irnn", "gru" or "lstm" (encoder and decoder).
@@ -83,6 +83,8 @@ class Seq2SeqSpec:
             parallel decoder); "auto": on wherever it applies; None or False: off. On
             52k English->German UI strings, with the output bias started at the target
             frequencies, validation loss after 400 steps was 3.31 with it, 4.49 without.
+        optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
+            optimizer_options: keyword-only, see `rnnapps.training.OptimizerSettings`.
 
     Example:
         >>> Seq2SeqSpec(cell="gru", units=64, bidirectional=True).memory_width
@@ -115,6 +117,7 @@ class Seq2SeqSpec:
                 raise ConfigError(f"{name} must be >= 1 (or None for the default), got {getattr(self, name)}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        self.check_optimizer_settings()
         if isinstance(self.attention_norm, str):
             if self.attention_norm != "auto":
                 raise ConfigError(f"attention_norm must be True, False, None or 'auto', got {self.attention_norm!r}")
@@ -261,14 +264,17 @@ def build_seq2seq(
     """Builds the train / encoder / decoder_step models of an attention seq2seq model.
 
     Call it inside `strategy.scope()` to distribute: it creates the models, the optimizer
-    (`rnnapps.training.make_optimizer`) and compiles `train` with the cross-entropy of the
-    logits ignoring padding targets (id 0) and a masked token accuracy (`accuracy`).
+    of the spec's settings and compiles `train` with `seq2seq_objective()`: the cross-entropy
+    of the logits ignoring padding targets (id 0) and a masked token accuracy (`accuracy`).
 
     Args:
         source_vocab_size, target_vocab_size: numbers of ids, padding 0 included.
         spec: a `Seq2SeqSpec` (defaults when None).
-        optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue: see `make_optimizer`.
-        compile: False skips the optimizer and `compile` (e.g. to load weights for serving).
+        optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue: the older way to give
+            the optimizer settings (now fields of the spec): each one given a value other than
+            its default here replaces the spec's.
+        compile: False skips the optimizer and `compile` (e.g. to load weights for serving;
+            the Translator compiles through `App._compile`).
 
     Returns:
         `Seq2SeqModels(train, encoder, decoder_step, state_sizes, spec)`; see the module
@@ -285,9 +291,10 @@ def build_seq2seq(
         if int(size) < 2:
             raise ConfigError(f"{label} must be >= 2 (padding and at least one token), got {size}")
     if compile:  # validates the optimizer options before any model is built
-        optimizer = make_optimizer(
-            optimizer, learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm, clipvalue=clipvalue
-        )
+        given = dict(optimizer=optimizer, learning_rate=learning_rate, clipnorm=clipnorm,
+                     global_clipnorm=global_clipnorm, clipvalue=clipvalue)
+        default = OptimizerSettings()
+        settings = dataclasses.replace(spec, **{k: v for k, v in given.items() if v != getattr(default, k)})
     units, per = int(spec.units), (2 if spec.cell == "lstm" else 1)
     layer_state_sizes = [units] * (per * int(spec.depth))
     state_sizes = layer_state_sizes + ([units] if spec.input_feeding else [])
@@ -374,8 +381,7 @@ def build_seq2seq(
     )
 
     if compile:
-        loss, metrics = seq2seq_objective()
-        train.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+        compile_model(train, seq2seq_objective(), settings)
     return Seq2SeqModels(train, encoder, decoder_step, state_sizes, spec)
 
 

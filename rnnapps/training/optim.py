@@ -1,4 +1,6 @@
-"""Optimizers by name, with gradient clipping on by default."""
+"""Optimizers by name, with gradient clipping on by default; the one optimizer spec and compile."""
+
+import dataclasses
 
 import keras
 
@@ -87,3 +89,69 @@ def optimizer_from(settings):
         get("optimizer", "adam"), get("learning_rate", 1e-3), clipnorm=get("clipnorm", DEFAULT_CLIPNORM),
         global_clipnorm=get("global_clipnorm"), clipvalue=get("clipvalue"), options=get("optimizer_options"),
     )
+
+
+@dataclasses.dataclass(kw_only=True)
+class OptimizerSettings:
+    """The `OPTIMIZER_SETTINGS` fields, declared once for every model spec that inherits them.
+
+    Keyword-only, so a spec's own fields keep their positions in its constructor.
+
+    Attributes:
+        optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue, optimizer_options:
+            see `make_optimizer` (`optimizer_options` are its `options`).
+
+    Example:
+        >>> OptimizerSettings(global_clipnorm=5.0).check_optimizer_settings()
+        (None, 5.0, None)
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    clipnorm: float = DEFAULT_CLIPNORM
+    global_clipnorm: float = None
+    clipvalue: float = None
+    optimizer_options: dict = None
+
+    def check_optimizer_settings(self):
+        """`ConfigError` for a learning rate <= 0 or two kinds of clipping (cheap: builds no
+        optimizer); returns the resolved `(clipnorm, global_clipnorm, clipvalue)`."""
+        if not float(self.learning_rate) > 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        return resolve_clipping(self.clipnorm, self.global_clipnorm, self.clipvalue)
+
+
+def copy_optimizer_state(source, target, variables):
+    """Gives the optimizer `target` (built here for `variables`) the state of the built
+    optimizer `source`: iteration count and slots (Adam's moments ...), when both have the
+    same variables in the same shapes; otherwise `target` keeps its fresh state.
+
+    What lets a rebuilt model (the same builder, so the same weight and slot order) continue
+    training where a loaded one stopped.
+    """
+    if source is None or target is None or not getattr(source, "built", False):
+        return
+    target.build(variables)
+    if len(target.variables) != len(source.variables):
+        return
+    if all(tuple(mine.shape) == tuple(theirs.shape) for mine, theirs in zip(target.variables, source.variables)):
+        for mine, theirs in zip(target.variables, source.variables):
+            mine.assign(theirs)
+
+
+def compile_model(model, objective, settings):
+    """Compiles `model` for training: the one place rnnapps calls `compile`.
+
+    Call it inside the strategy scope: it creates the optimizer.
+
+    Args:
+        model: the Keras model to train.
+        objective: `(loss, metrics)`, as a builder's `*_objective()` returns them.
+        settings: the optimizer spec (an `OptimizerSettings` or a dict; see `optimizer_from`).
+
+    Example:
+        >>> compile_model(model, language_model_objective(), spec)  # doctest: +SKIP
+    """
+    loss, metrics = objective
+    model.compile(optimizer=optimizer_from(settings), loss=loss, metrics=metrics)
+    return model
