@@ -17,7 +17,6 @@ import json
 import os
 import warnings
 
-import keras
 import tensorflow as tf
 
 import rnnapps
@@ -33,15 +32,17 @@ from rnnapps.apps.saved import (  # noqa: F401  (is_saved_app, read_saved_config
     check_declared_sizes,
     check_model_file_sizes,
     is_saved_app,
+    load_model_file,
     read_saved_config,
 )
 from rnnapps.export import export_serving
 from rnnapps.io_utils import replace_directory
 from rnnapps.text import load_vocabulary, save_vocabulary
-from rnnapps.training import GradientNormMonitor, check_precision, default_callbacks, optimizer_from, precision_scope
+from rnnapps.training import GradientNormMonitor, check_precision, compile_model, default_callbacks, precision_scope
 from rnnapps.training.history import TrainingHistory
+from rnnapps.training.optim import copy_optimizer_state
 from rnnapps.training.output_prior import dataset_targets, init_output_bias
-from rnnapps.training.resume import EpochHistoryLog, app_identity, check_backup_identity, merge_history
+from rnnapps.training.resume import EpochHistoryLog, app_identity, backup_location, check_backup_identity, merge_history
 from rnnapps.training.time_budget import SCHEDULES, parse_time_limit
 
 MAX_EPOCHS = 1_000_000
@@ -77,10 +78,20 @@ def load(path, strategy=None):
 
 
 class App:
-    """Base class of the apps. Subclasses set `kind` and implement the hooks below."""
+    """Base class of the apps. Subclasses set `kind` and implement the hooks below.
+
+    `self.spec` holds the model options, the one optimizer spec included (a
+    `rnnapps.training.OptimizerSettings`): `_compile` compiles with it.
+
+    Args (of every app):
+        strategy: a `tf.distribute.Strategy` to build and train under.
+        mixed_precision: None, "mixed_bfloat16" (CPUs, TPUs) or "mixed_float16" (GPUs):
+            compute in 16 bits with float32 weights; outputs (logits) stay float32.
+    """
 
     kind = "app"
     max_cached_graphs = 8  # lazily built serving graphs kept (see `_graph`)
+    rebuild_on_load = True  # the save holds the train model: `_after_load` rebuilds `self.models` around it
 
     def __init__(self, strategy=None, mixed_precision=None):
         if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
@@ -109,32 +120,35 @@ class App:
     def _set_state(self, state):
         pass
 
+    def _build_models(self):
+        """Builds `self.models` (train and inference models over one set of layers) from the
+        vectorizers and `self.spec` in `_scope()`, compiles the train model with `_compile`
+        and makes it `self.model` (apps with `rebuild_on_load`)."""
+        raise NotImplementedError
+
     def _after_load(self):
-        """Called once a save is loaded (model, vocabulary and state in place)."""
+        """Called once a save is loaded (model, vocabulary and state in place).
+
+        With `rebuild_on_load`, the inference models are rebuilt around fresh layers
+        (`_build_models`) and given the loaded train model's weights and optimizer state."""
+        if self.rebuild_on_load:
+            loaded = self.model
+            self._build_models()
+            self._adopt_loaded_model(loaded)
 
     def _adopt_loaded_model(self, loaded):
-        """Gives the rebuilt train model (`self.model`) the loaded model's weights and optimizer state.
-
-        Apps that rebuild a loaded `.keras` model around fresh layers (to wire their
-        inference models to the same weights) call this from `_after_load`, so a loaded
-        app's `fit` continues with the saved iteration count and Adam's moments instead of
-        a fresh optimizer (same builder, so the same weight and slot order).
+        """Gives the rebuilt train model (`self.model`) the loaded model's weights and optimizer
+        state, so a loaded app's `fit` continues with the saved iteration count and Adam's
+        moments instead of a fresh optimizer (same builder, so the same weight and slot order).
 
         Example:
             >>> loaded = self.model; self._build_models(); self._adopt_loaded_model(loaded)  # doctest: +SKIP
         """
         self.model.set_weights(loaded.get_weights())
-        old = getattr(loaded, "optimizer", None)
-        new = getattr(self.model, "optimizer", None)
-        if old is None or new is None or not getattr(old, "built", False):
-            return
         with self._scope():
-            new.build(self.model.trainable_variables)
-        if len(new.variables) != len(old.variables):
-            return
-        if all(tuple(mine.shape) == tuple(theirs.shape) for mine, theirs in zip(new.variables, old.variables)):
-            for mine, theirs in zip(new.variables, old.variables):
-                mine.assign(theirs)
+            copy_optimizer_state(
+                getattr(loaded, "optimizer", None), getattr(self.model, "optimizer", None), self.model.trainable_variables
+            )
 
     def _save_extra(self, directory):
         """Writes files beyond config, vocabulary and model into a save (e.g. a second vocabulary)."""
@@ -144,16 +158,24 @@ class App:
 
     def _vocabularies(self):
         """Every vocabulary the model's shapes depend on (a backup must match them all)."""
-        return [self.vectorizer.get_vocabulary()]
+        return [vectorizer.get_vocabulary() for _, _, vectorizer in self._embedded_vocabularies()]
+
+    def _embedded_vocabularies(self):
+        """`(side, embedding layer name, vectorizer)` of each vocabulary the model embeds."""
+        return [("", "embedding", self.vectorizer)]
 
     def _check_vocabulary(self, path):
-        """Raises `ModelFileError` when the loaded model and vocabulary do not belong together."""
-        vocabulary_size = self.model.get_layer("embedding").input_dim
-        if vocabulary_size != self.vectorizer.vocabulary_size:
-            raise ModelFileError(
-                f"{path}: the vocabulary has {self.vectorizer.vocabulary_size} ids but the model expects "
-                f"{vocabulary_size}; the files come from different saves"
-            )
+        """Raises `ModelFileError` when the loaded model and vocabularies do not belong together."""
+        for side, layer, vectorizer in self._embedded_vocabularies():
+            try:
+                expected = self.model.get_layer(layer).input_dim
+            except ValueError:
+                raise ModelFileError(f"{path}: the model has no {layer} layer; it is not a {self.kind}'s model") from None
+            if expected != vectorizer.vocabulary_size:
+                raise ModelFileError(
+                    f"{path}: the {side}{' ' if side else ''}vocabulary has {vectorizer.vocabulary_size} ids but the "
+                    f"model expects {expected}; the files come from different saves"
+                )
 
     def _declared_sizes(self):
         """The layer sizes this app's options promise (`units`, `embedding_dim` ...), >0 ints."""
@@ -212,10 +234,11 @@ class App:
         metadata = {"app": type(self).__name__, **facts, "config": self.get_config()}
         return export_serving(endpoints, tracked, base_dir, name or self.kind, metadata=metadata, warmup=warmup)
 
-    def _compile(self, model, loss, metrics, settings=None):
-        """Compiles `model` (inside `_scope()`) with a fresh optimizer of the app's one optimizer
-        spec (`settings`, default `self.spec`; see `rnnapps.training.optimizer_from`)."""
-        model.compile(optimizer=optimizer_from(self.spec if settings is None else settings), loss=loss, metrics=metrics)
+    def _compile(self, model, objective):
+        """Compiles `model` (inside `_scope()`) for `objective`, a builder's `(loss, metrics)`,
+        with a fresh optimizer of the app's one optimizer spec, `self.spec`
+        (`rnnapps.training.compile_model`, which the builders' `compile=True` uses too)."""
+        compile_model(model, objective, self.spec)
 
     def _say(self, verbose, message):
         if verbose:
@@ -268,20 +291,9 @@ class App:
         model_path = os.path.join(path, MODEL_FILE)
         if not os.path.isfile(model_path):
             raise ModelFileError(f"{path} is incomplete: {MODEL_FILE} is missing")
-        importlib.import_module("rnnapps.layers")  # registers the custom layers
         app._check_model_file_sizes(model_path)
         with app._scope():
-            try:
-                # safe_mode=True (explicit, whatever Keras' default): a model.keras that holds
-                # Python code (a Lambda layer's bytecode) is refused, never run.
-                app.model = keras.saving.load_model(model_path, safe_mode=True)
-            except Exception as error:  # zip, HDF5 and deserialization errors all mean: damaged file
-                if "safe_mode" in str(error):
-                    raise ModelFileError(
-                        f"{model_path} holds Python code (e.g. a Lambda layer) and was refused: rnnapps only loads "
-                        "models built from its own layers; re-save the app with rnnapps"
-                    ) from None
-                raise ModelFileError(f"{model_path} is corrupted or incompatible: {type(error).__name__}: {error}") from None
+            app.model = load_model_file(model_path)
         app._check_vocabulary(path)
         app._check_sizes(path)
         try:
@@ -310,28 +322,6 @@ class App:
         """Loads a saved app of this class (see `rnnapps.load`)."""
         return cls._from_saved(os.fspath(path), read_saved_config(path), strategy)
 
-    def _backup_location(self, resume, backup_dir, checkpoint_dir, verbose):
-        """The BackupAndRestore directory: `backup_dir`, else (with `resume`) next to the
-        checkpoints, else `rnnapps_backup/<kind>` in the working directory."""
-        if backup_dir is not None:
-            return os.fspath(backup_dir)
-        if not resume:
-            return None
-        if checkpoint_dir is not None:
-            location = os.path.join(os.fspath(checkpoint_dir), "backup")
-        else:
-            location = os.path.join("rnnapps_backup", self.kind)
-        self._say(verbose, f"resumable training: backup in {location} (rerun the same fit after a crash to continue)")
-        return location
-
-    def _base_learning_rate(self):
-        """The configured learning rate (what a time-budget schedule scales), if the app has one."""
-        for holder in (getattr(self, "spec", None), getattr(self, "optimizer_options", None)):
-            rate = holder.get("learning_rate") if isinstance(holder, dict) else getattr(holder, "learning_rate", None)
-            if rate is not None:
-                return float(rate)
-        return None
-
     def _output_layer(self):
         """The train model's output layer: "logits", or a tied "embedding" (its output bias)."""
         names = {layer.name for layer in self.models.train.layers}
@@ -358,7 +348,10 @@ class App:
         time_limit = parse_time_limit(time_limit)
         if lr_schedule not in SCHEDULES:
             raise ConfigError(f"lr_schedule must be one of {SCHEDULES}, got {lr_schedule!r}")
-        backup_dir = self._backup_location(resume, backup_dir, checkpoint_dir, verbose not in (0, False))
+        location = backup_location(self.kind, resume, backup_dir, checkpoint_dir)
+        if location is not None and backup_dir is None:
+            self._say(verbose, f"resumable training: backup in {location} (rerun the same fit after a crash to continue)")
+        backup_dir = location
         if backup_dir is not None:
             identity = app_identity(type(self).__name__, self.get_config(), self._vocabularies())
             identity["state"] = json.loads(json.dumps(self._get_state()))
@@ -375,7 +368,7 @@ class App:
             time_limit=time_limit,
             lr_schedule=lr_schedule,
             steps_hint=steps_hint,
-            base_learning_rate=self._base_learning_rate(),
+            base_learning_rate=float(self.spec.learning_rate),  # what a time-budget schedule scales
         )
         with contextlib.ExitStack() as stack:
             for source in sources:

@@ -2,29 +2,31 @@
 
 import dataclasses
 import math
-import random
 
-import numpy as np
 import tensorflow as tf
 
 from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
 from rnnapps.checks import check_optional_int
-from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
-from rnnapps.data.corpus import lm_windows, scan_corpus, split_corpus, stateful_windows, text_corpus
+from rnnapps.builders.language_model import LanguageModelSpec, build_language_model, language_model_objective
+from rnnapps.data.corpus import corpus_for, language_model_batches, lm_windows, scan_corpus, split_corpus, stateful_windows
 from rnnapps.decoding import check_sampling_options, choice_mode
-from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, chunks
+from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, check_seed, check_stops, chunks
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import warmup as warmup_requests
-from rnnapps.export.generation import beam_generation_fn, generation_serving_fn, generation_signature
+from rnnapps.export.generation import (
+    beam_generation_fn,
+    generation_endpoints,
+    generation_request,
+    generation_results,
+    generation_serving_fn,
+    generation_signature,
+)
 from rnnapps.text import TextVectorizer
 from rnnapps.text.plain import utf8_text
-from rnnapps.training.lm_callbacks import PerplexityLogger, SampleText, perplexity_figures
-from rnnapps.training import resolve_clipping
+from rnnapps.training.lm_callbacks import PerplexityLogger, SampleText
 from rnnapps.training.precision import float32_outputs
 from rnnapps.training.lm_metrics import PerplexityReport, total_nll
 from rnnapps.training.stateful import StatefulTrainer
-
-
 
 
 @register_app
@@ -43,9 +45,8 @@ class TextGenerator(App):
         punctuation: word level: "split" (punctuation marks are tokens) or "keep".
         optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
             optimizer_options: training settings (Adam with clipnorm 1.0 by default).
-        strategy: optional `tf.distribute.Strategy` (not with `stateful=True` on several replicas).
-        mixed_precision: None, "mixed_bfloat16" (CPUs, TPUs) or "mixed_float16" (GPUs):
-            compute in 16 bits with float32 weights; outputs stay float32.
+        strategy, mixed_precision: see `App` (a strategy of several replicas cannot train
+            with `fit(stateful=True)`).
 
     Example:
         >>> gen = TextGenerator(level="char", units=128)                 # doctest: +SKIP
@@ -57,36 +58,20 @@ class TextGenerator(App):
 
     def __init__(
         self,
-        level="char",
-        cell="gru",
-        units=512,
-        depth=1,
-        embedding_dim=256,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        connection=None,
-        tie_embeddings=False,
-        output_dropout=0.0,
-        sequence_length=100,
-        max_vocab=None,
-        min_count=1,
-        lowercase=False,
-        punctuation="split",
-        optimizer="adam",
-        learning_rate=2e-3,
-        clipnorm=1.0,
-        global_clipnorm=None,
-        clipvalue=None,
-        optimizer_options=None,
-        strategy=None,
-        mixed_precision=None,
+        level="char",  # tokens
+        cell="gru", units=512, depth=1, embedding_dim=256,  # layers
+        dropout=0.0, recurrent_dropout=0.0, connection=None, tie_embeddings=False, output_dropout=0.0,  # more model
+        sequence_length=100,  # training windows
+        max_vocab=None, min_count=1, lowercase=False, punctuation="split",  # vocabulary
+        optimizer="adam", learning_rate=2e-3,  # optimizer
+        clipnorm=1.0, global_clipnorm=None, clipvalue=None, optimizer_options=None,
+        strategy=None, mixed_precision=None,  # devices
     ):
         super().__init__(strategy=strategy, mixed_precision=mixed_precision)
         if level not in ("char", "word"):
             raise ConfigError(f"level must be 'char' or 'word', got {level!r}")
         if int(sequence_length) < 1:
             raise ConfigError(f"sequence_length must be >= 1, got {sequence_length}")
-        resolve_clipping(clipnorm, global_clipnorm, clipvalue)  # one kind of clipping: say so now, not at fit time
         if punctuation not in ("split", "keep"):
             raise ConfigError(f"punctuation must be 'split' or 'keep' for a language model, got {punctuation!r}")
         self.spec = LanguageModelSpec(
@@ -122,17 +107,8 @@ class TextGenerator(App):
 
     # -- configuration ---------------------------------------------------------------
     def get_config(self):
-        config = {
-            "level": self.level,
-            "sequence_length": self.sequence_length,
-            "max_vocab": self.max_vocab,
-            "min_count": self.min_count,
-            "lowercase": self.lowercase,
-            "punctuation": self.punctuation,
-            "mixed_precision": self.mixed_precision,
-        }
-        config.update(dataclasses.asdict(self.spec))
-        return config
+        options = ("level", "sequence_length", "max_vocab", "min_count", "lowercase", "punctuation", "mixed_precision")
+        return {**{key: getattr(self, key) for key in options}, **dataclasses.asdict(self.spec)}
 
     def _make_vectorizer(self, vocabulary=None):
         return TextVectorizer(
@@ -145,16 +121,10 @@ class TextGenerator(App):
     def _set_state(self, state):
         self.chars_per_token = float(state.get("chars_per_token", 1.0))
 
-    def _after_load(self):
-        # The save holds the train model; the forward/prefill/step models are rebuilt
-        # around fresh layers and given its weights (same builder, same weight order).
-        loaded = self.model
-        self._build_models()
-        self._adopt_loaded_model(loaded)  # weights and optimizer state
-
     def _build_models(self):
         with self._scope():
-            self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
+            self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec, compile=False)
+            self._compile(self.models.train, language_model_objective())
             float32_outputs(self.models.train, self.models.prefill, self.models.step)
         self.model = self.models.train
 
@@ -163,26 +133,12 @@ class TextGenerator(App):
         self,
         data,
         *,
-        validation_data=None,
-        validation_split=0.05,
-        epochs=10,
-        time_limit=None,
-        lr_schedule="budget",
-        batch_size=64,
-        stateful=False,
-        early_stopping_patience=3,
-        sample_every=None,
-        sample_prompts=None,
-        sample_temperatures=(0.5, 1.0),
-        sample_length=200,
-        checkpoint_dir=None,
-        tensorboard_dir=None,
-        backup_dir=None,
-        resume=False,
-        callbacks=None,
-        shuffle_buffer=10_000,
-        seed=None,
-        verbose="auto",
+        validation_data=None, validation_split=0.05,  # held-out data
+        epochs=10, time_limit=None, lr_schedule="budget", early_stopping_patience=3,  # how long
+        batch_size=64, stateful=False, shuffle_buffer=10_000, seed=None,  # batches
+        checkpoint_dir=None, tensorboard_dir=None, backup_dir=None, resume=False,  # files
+        callbacks=None, verbose="auto",  # progress
+        sample_every=None, sample_prompts=None, sample_temperatures=(0.5, 1.0), sample_length=200,  # samples
         **source_options,
     ):
         """Trains on a corpus; calling it again continues training.
@@ -221,10 +177,10 @@ class TextGenerator(App):
         if stateful and self.strategy is not None and self.strategy.num_replicas_in_sync > 1:
             raise ConfigError("stateful training carries per-row state and cannot be split across replicas: use stateful=False")
         verbose_flag = verbose not in (0, False)
-        corpus = self._corpus(data, "train", source_options)
+        corpus = corpus_for(data, "train", source_options)
         validation_corpus = None
         if validation_data is not None:
-            validation_corpus = self._corpus(validation_data, "validation", source_options)
+            validation_corpus = corpus_for(validation_data, "validation", source_options)
         elif validation_split:
             corpus, validation_corpus = split_corpus(corpus, float(validation_split))
         fresh = self.vectorizer is None
@@ -247,21 +203,19 @@ class TextGenerator(App):
             validation_stats = scan_corpus(validation_corpus, self.vectorizer, allow_empty=True)
             if validation_stats.num_tokens <= 1:
                 self._say(verbose_flag, "validation text is empty: training without validation data")
-            elif stateful:
-                validation = stateful_windows(validation_corpus, self.vectorizer, self.sequence_length, batch_size, validation_stats)
             else:
-                validation = lm_windows(validation_corpus, self.vectorizer, self.sequence_length, batch_size, shuffle=False)
+                validation = language_model_batches(
+                    validation_corpus, self.vectorizer, self.sequence_length, batch_size, validation_stats, stateful,
+                    shuffle=False,
+                )
+        train = language_model_batches(
+            corpus, self.vectorizer, self.sequence_length, batch_size, stats, stateful,
+            shuffle=True, shuffle_buffer=shuffle_buffer, seed=seed,
+        )
         model = self.models.train
         if stateful:
-            train = stateful_windows(corpus, self.vectorizer, self.sequence_length, batch_size, stats)
             with self._scope():
-                model = StatefulTrainer(self.models.forward, batch_size, self.models.state_sizes)
-                model.compile(optimizer=self.models.train.optimizer, loss=self.models.train.loss)
-        else:
-            train = lm_windows(
-                corpus, self.vectorizer, self.sequence_length, batch_size,
-                shuffle=True, shuffle_buffer=shuffle_buffer, seed=seed,
-            )
+                model = StatefulTrainer.continuing(self.models, batch_size)
         extra = [PerplexityLogger(self.chars_per_token)]
         if sample_every:
             extra.append(
@@ -281,15 +235,6 @@ class TextGenerator(App):
         )
         return self
 
-    def _corpus(self, data, split, options):
-        options = dict(options)
-        if isinstance(data, str) and split != "train":
-            options.setdefault("split", "test" if split == "test" else "validation")
-        try:
-            return text_corpus(data, **options)
-        except TypeError as error:
-            raise ConfigError(f"unknown corpus option: {error}") from None
-
     # -- evaluation ------------------------------------------------------------------
     def evaluate(self, data, batch_size=32, **source_options):
         """Perplexity and bits per character over the whole text.
@@ -304,7 +249,7 @@ class TextGenerator(App):
         """
         self._require_fitted("evaluate")
         check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
-        corpus = self._corpus(data, "test", source_options)
+        corpus = corpus_for(data, "test", source_options)
         stats = scan_corpus(corpus, self.vectorizer, allow_empty=True)
         if stats.num_tokens < 2:
             raise DataError(f"the evaluation text {corpus.description} has fewer than 2 tokens: nothing to score")
@@ -312,15 +257,7 @@ class TextGenerator(App):
         windows = stateful_windows(corpus, self.vectorizer, self.sequence_length, batch_size, stats)
         scorer = StatefulTrainer(self.models.forward, batch_size, self.models.state_sizes)
         total, count = total_nll(scorer, windows, corpus)
-        mean = total / max(1, count)
-        perplexity, _ = perplexity_figures(mean)
-        return PerplexityReport(
-            perplexity=perplexity,
-            bits_per_char=total / math.log(2.0) / max(1, stats.num_chars) if self.level == "word" else mean / math.log(2.0),
-            bits_per_token=mean / math.log(2.0),
-            num_tokens=count,
-            num_chars=stats.num_chars,
-        )
+        return PerplexityReport.from_nll(total, count, stats.num_chars, self.level)
 
     # -- generation ------------------------------------------------------------------
     def _generation_graph(self, mode, with_stop):
@@ -386,14 +323,9 @@ class TextGenerator(App):
         num_samples = check_int("num_samples", num_samples, 1, limits.max_num_samples)
         if beam_width is not None:
             beam_width = check_int("beam_width", beam_width, 1, limits.max_beam_width)
-        stops = [stop] if isinstance(stop, str) else list(stop or [])
-        if any(not isinstance(s, str) or not s for s in stops):
-            raise ConfigError("stop strings must be non-empty strings")
-        stops = [utf8_text(s) for s in stops]
+        stops = check_stops(stop)
         batch = [p for p in prompts for _ in range(num_samples)]
-        if seed is None:
-            seed = random.randrange(2**31)
-        seed = check_int("seed", seed, -(2**63), 2**63 - 1)
+        seed = check_seed(seed)
         if not batch:
             return [] if not return_details else {"text": [], "generated": [], "token_ids": []}
         mode = None if beam_width is not None else choice_mode(
@@ -404,20 +336,10 @@ class TextGenerator(App):
             if beam_width is not None:
                 outputs = self._beam_generate(chunk, max_length, beam_width, stops)
             else:
-                knobs = dict(
-                    prompt=tf.constant(chunk, tf.string),
-                    max_length=tf.constant(max_length, tf.int32),
-                    temperature=tf.constant(float(temperature), tf.float32),
-                    top_k=tf.constant(int(top_k), tf.int32),
-                    top_p=tf.constant(float(top_p), tf.float32),
-                    seed=tf.constant(seed, tf.int64),
-                )
-                if stops:
-                    knobs["stop"] = tf.constant(stops, tf.string, shape=[len(stops)])
-                outputs = self._generation_graph(mode, bool(stops))(**knobs)
-            texts += [t.decode("utf-8") for t in outputs["text"].numpy()]
-            generated += [t.decode("utf-8") for t in outputs["generated"].numpy()]
-            token_ids += [row[row > 0].tolist() for row in outputs["token_ids"].numpy()]
+                request = generation_request(chunk, max_length, temperature, top_k, top_p, seed, stops)
+                outputs = self._generation_graph(mode, bool(stops))(**request)
+            for results, more in zip((texts, generated, token_ids), generation_results(outputs)):
+                results += more
         if return_details:
             return {"text": texts, "generated": generated, "token_ids": token_ids}
         return texts[0] if single and num_samples == 1 else texts
@@ -447,22 +369,8 @@ class TextGenerator(App):
         """
         self._require_fitted("export")
         limits = RequestLimits.of(limits)
-        serve = generation_serving_fn(self.vectorizer, self.models, self.level, limits)
-
-        def generate(prompt, max_length, temperature, top_k, top_p, seed):
-            return serve(prompt, max_length, temperature, top_k, top_p, seed)
-
-        def serving_default(prompt):
-            return generate(
-                prompt, tf.constant(200, tf.int32), tf.constant(1.0), tf.constant(0, tf.int32),
-                tf.constant(1.0), tf.constant(0, tf.int64),
-            )
-
         return self._export(
-            [
-                ("serving_default", serving_default, [tf.TensorSpec([None], tf.string, name="prompt")]),
-                ("generate", generate, generation_signature(with_stop=False)),
-            ],
+            generation_endpoints(self.vectorizer, self.models, self.level, limits),
             [self.models.train, self.models.prefill, self.models.step, self.vectorizer],
             base_dir,
             name,

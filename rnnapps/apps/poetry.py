@@ -2,26 +2,23 @@
 
 import dataclasses
 import math
-import random
 
-import numpy as np
 import tensorflow as tf
 
 from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
-from rnnapps.builders.language_model import LanguageModelSpec, build_language_model
-from rnnapps.data.poem_batches import END, REQUIRED_TOKENS, START, poem_batches, scan_poems
+from rnnapps.builders.language_model import LanguageModelSpec, build_language_model, language_model_objective
+from rnnapps.data.poem_batches import END, REQUIRED_TOKENS, START, check_poem_vocabulary, poem_batches, scan_poems
 from rnnapps.data.poems import is_valid_poem, poem_form, poem_source
 from rnnapps.decoding import check_sampling_options
-from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, chunks
+from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, check_seed, chunks
 from rnnapps.decoding.poetry import PoemTables
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import warmup as warmup_requests
-from rnnapps.export.poetry import poem_serving_fn, poem_signature
+from rnnapps.export.poetry import poem_endpoints, poem_request, poem_serving_fn, poem_signature
 from rnnapps.text import TextVectorizer
-from rnnapps.text.chinese import INSTALL_HINT, is_hanzi, rhyme_group_ids
+from rnnapps.text.chinese import is_hanzi
 from rnnapps.text.poem_forms import FORMS, canonical_form, poem_requests
 from rnnapps.text.vectorizer import CONTROL_MARKERS
-from rnnapps.training import resolve_clipping
 from rnnapps.training.lm_callbacks import PerplexityLogger, perplexity_figures
 from rnnapps.training.lm_metrics import PoetryReport, total_nll
 from rnnapps.training.precision import float32_outputs
@@ -48,9 +45,7 @@ class PoetryGenerator(App):
         min_count: characters seen fewer times become `<unk>`.
         optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
             optimizer_options: training settings (Adam, clipnorm 1.0).
-        strategy: optional `tf.distribute.Strategy`.
-        mixed_precision: None, "mixed_bfloat16" (CPUs, TPUs) or "mixed_float16" (GPUs):
-            compute in 16 bits with float32 weights; logits stay float32.
+        strategy, mixed_precision: see `App`.
 
     Example:
         >>> poet = PoetryGenerator()                                   # doctest: +SKIP
@@ -63,29 +58,15 @@ class PoetryGenerator(App):
 
     def __init__(
         self,
-        cell="gru",
-        units=512,
-        depth=1,
-        embedding_dim=256,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        connection=None,
-        tie_embeddings=False,
-        output_dropout=0.0,
-        titles=True,
-        max_vocab=None,
-        min_count=1,
-        optimizer="adam",
-        learning_rate=2e-3,
-        clipnorm=1.0,
-        global_clipnorm=None,
-        clipvalue=None,
-        optimizer_options=None,
-        strategy=None,
-        mixed_precision=None,
+        cell="gru", units=512, depth=1, embedding_dim=256,  # layers
+        dropout=0.0, recurrent_dropout=0.0, connection=None, tie_embeddings=False, output_dropout=0.0,  # more model
+        titles=True,  # training sequences
+        max_vocab=None, min_count=1,  # vocabulary
+        optimizer="adam", learning_rate=2e-3,  # optimizer
+        clipnorm=1.0, global_clipnorm=None, clipvalue=None, optimizer_options=None,
+        strategy=None, mixed_precision=None,  # devices
     ):
         super().__init__(strategy=strategy, mixed_precision=mixed_precision)
-        resolve_clipping(clipnorm, global_clipnorm, clipvalue)  # one kind of clipping: say so now, not at fit time
         self.spec = LanguageModelSpec(
             embedding_dim=embedding_dim, cell=cell, units=units, depth=depth, dropout=dropout,
             recurrent_dropout=recurrent_dropout, connection=connection, tie_embeddings=tie_embeddings,
@@ -126,12 +107,8 @@ class PoetryGenerator(App):
 
     # -- configuration ---------------------------------------------------------------
     def get_config(self):
-        config = {
-            "titles": self.titles, "max_vocab": self.max_vocab, "min_count": self.min_count,
-            "mixed_precision": self.mixed_precision,
-        }
-        config.update(dataclasses.asdict(self.spec))
-        return config
+        options = ("titles", "max_vocab", "min_count", "mixed_precision")
+        return {**{key: getattr(self, key) for key in options}, **dataclasses.asdict(self.spec)}
 
     def _make_vectorizer(self, vocabulary=None):
         return TextVectorizer(vocabulary=vocabulary, level="char", lowercase=False, markers=CONTROL_MARKERS)
@@ -142,18 +119,11 @@ class PoetryGenerator(App):
     def _set_state(self, state):
         self.form_counts = dict(state.get("form_counts", {}))
 
-    def _after_load(self):
-        loaded = self.model
-        self._build_models()
-        self._adopt_loaded_model(loaded)  # weights and optimizer state
-
     def _build_models(self):
-        vocabulary = self.vectorizer.get_vocabulary()
-        missing = [t for t in REQUIRED_TOKENS if t not in vocabulary]
-        if missing or not any(is_hanzi(t) for t in vocabulary):
-            raise DataError("a poetry vocabulary needs the markers, '，', '。' and at least one Han character")
+        check_poem_vocabulary(self.vectorizer.get_vocabulary())
         with self._scope():
-            self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec)
+            self.models = build_language_model(self.vectorizer.vocabulary_size, self.spec, compile=False)
+            self._compile(self.models.train, language_model_objective())
             float32_outputs(self.models.train, self.models.prefill, self.models.step)
         self.model = self.models.train
 
@@ -168,24 +138,12 @@ class PoetryGenerator(App):
         self,
         data,
         *,
-        validation_data=None,
-        validation_split=0.05,
-        form=None,
-        author=None,
-        max_length=None,
-        epochs=10,
-        time_limit=None,
-        lr_schedule="budget",
-        batch_size=64,
-        early_stopping_patience=3,
-        checkpoint_dir=None,
-        tensorboard_dir=None,
-        backup_dir=None,
-        resume=False,
-        callbacks=None,
-        shuffle_buffer=10_000,
-        seed=None,
-        verbose="auto",
+        validation_data=None, validation_split=0.05,  # held-out data
+        form=None, author=None, max_length=None,  # which poems
+        epochs=10, time_limit=None, lr_schedule="budget", early_stopping_patience=3,  # how long
+        batch_size=64, shuffle_buffer=10_000, seed=None,  # batches
+        checkpoint_dir=None, tensorboard_dir=None, backup_dir=None, resume=False,  # files
+        callbacks=None, verbose="auto",  # progress
     ):
         """Trains on a poem corpus, each poem one sequence; calling it again continues.
 
@@ -265,19 +223,9 @@ class PoetryGenerator(App):
         asked of tables built without pypinyin, they are built again (or the install
         hint is raised)."""
         tokens = self.vectorizer.tokens_by_id()
-
-        def build(need_rhyme=False):
-            try:
-                groups = rhyme_group_ids(tokens)
-            except ConfigError:
-                if need_rhyme:
-                    raise
-                groups = None
-            return PoemTables.from_tokens(tokens, groups, start=START, end=END)
-
-        tables = self._graph("poem_tables", build)
+        tables = self._graph("poem_tables", lambda: PoemTables.of_vocabulary(tokens, START, END))
         if need_rhyme and not tables.has_rhymes:
-            tables = self._graph(("poem_tables", "rhyme"), lambda: build(need_rhyme=True))
+            tables = self._graph(("poem_tables", "rhyme"), lambda: PoemTables.of_vocabulary(tokens, START, END, need_rhyme=True))
         return tables
 
     def _serving(self, need_rhyme=False, limits=None):
@@ -334,28 +282,17 @@ class PoetryGenerator(App):
         self._require_fitted("generate")
         form = canonical_form(form if form is not None else self.main_form)
         check_sampling_options(0, temperature, top_k, 1.0, self.vectorizer.vocabulary_size)
-        if isinstance(num_poems, bool) or not isinstance(num_poems, (int, np.integer)) or not 1 <= num_poems <= MAX_POEMS:
-            raise ConfigError(f"num_poems must be an integer in [1, {MAX_POEMS}], got {num_poems!r}")
+        check_int("num_poems", num_poems, 1, MAX_POEMS)
         if rhyme and form == "free":
             raise ConfigError("rhyme needs a fixed form (wujue, qijue, wulv or qilv), not the free form")
         known = set(self.vectorizer.get_vocabulary()) - {START, END}
         rows = poem_requests(form, acrostic, first_line, mood, known)
         batch = [row for row in rows for _ in range(int(num_poems))]
         serve = self._serving(need_rhyme=bool(rhyme))
-        seed = check_int("seed", random.randrange(2**31) if seed is None else seed, -(2**63), 2**63 - 1)
+        seed = check_seed(seed)
         poems = []
         for chunk in chunks(batch, RequestLimits.of(self.limits).max_batch):  # bounded memory per call
-            outputs = serve(
-                form=tf.constant(form),
-                acrostic=tf.constant([r["acrostic"] for r in chunk], tf.string),
-                first_line=tf.constant([r["first_line"] for r in chunk], tf.string),
-                mood=tf.constant([r["mood"] for r in chunk], tf.string),
-                rhyme=tf.constant(bool(rhyme)),
-                no_repeat=tf.constant(bool(no_repeat)),
-                temperature=tf.constant(float(temperature), tf.float32),
-                top_k=tf.constant(int(top_k), tf.int32),
-                seed=tf.constant(seed, tf.int64),
-            )
+            outputs = serve(**poem_request(form, chunk, rhyme, no_repeat, temperature, top_k, seed))
             poems += [p.decode("utf-8") for p in outputs["poem"].numpy()]
         single = num_poems == 1 and not any(isinstance(v, (list, tuple)) for v in (acrostic, first_line, mood))
         return poems[0] if single else poems
@@ -435,19 +372,8 @@ class PoetryGenerator(App):
         # The endpoint is the very tf.function `generate` runs (traced once, reused here).
         serve = self._serving(limits=limits)
         serve.get_concrete_function()
-
-        def serving_default(prompt):
-            empty = tf.fill(tf.shape(prompt), "")
-            return serve(
-                tf.constant("free"), empty, prompt, empty, tf.constant(False), tf.constant(False),
-                tf.constant(0.8), tf.constant(0, tf.int32), tf.constant(0, tf.int64),
-            )
-
         return self._export(
-            [
-                ("serving_default", serving_default, [tf.TensorSpec([None], tf.string, name="prompt")]),
-                ("generate", serve, None),  # a traced tf.function: its own signature
-            ],
+            poem_endpoints(serve),
             [self.models.train, self.models.prefill, self.models.step, self.vectorizer],
             base_dir,
             name,

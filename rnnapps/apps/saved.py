@@ -1,9 +1,12 @@
 """The on-disk format of a saved app: file names, provenance checks, and the size guard
 that refuses a tampered `model.keras` before Keras allocates its layers."""
 
+import importlib
 import json
 import os
 import zipfile
+
+import keras
 
 from rnnapps.errors import ModelFileError
 from rnnapps.io_utils import recover_directory
@@ -109,3 +112,19 @@ def check_declared_sizes(path, declared, weights):
             f"{path}/{CONFIG_FILE} gives sizes {wrong} that the weights in {MODEL_FILE} do not have: "
             "the files come from different saves or were edited; save the app again"
         )
+
+
+def load_model_file(model_path):
+    """Loads a save's `model.keras` (call it in the app's scope); `ModelFileError` for a damaged
+    file, or one holding Python code (a Lambda layer's bytecode), which is refused, never run."""
+    importlib.import_module("rnnapps.layers")  # registers the custom layers
+    try:
+        # safe_mode=True (explicit, whatever Keras' default).
+        return keras.saving.load_model(model_path, safe_mode=True)
+    except Exception as error:  # zip, HDF5 and deserialization errors all mean: damaged file
+        if "safe_mode" in str(error):
+            raise ModelFileError(
+                f"{model_path} holds Python code (e.g. a Lambda layer) and was refused: rnnapps only loads "
+                "models built from its own layers; re-save the app with rnnapps"
+            ) from None
+        raise ModelFileError(f"{model_path} is corrupted or incompatible: {type(error).__name__}: {error}") from None

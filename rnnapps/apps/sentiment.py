@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
 from rnnapps.checks import check_int, check_known_options, check_texts
-from rnnapps.builders import ClassifierSpec, build_classifier
+from rnnapps.builders import ClassifierSpec, build_classifier, classifier_objective
 from rnnapps.data import (
     encode_labels,
     labelled_texts,
@@ -45,9 +45,7 @@ class SentimentClassifier(App):
         threshold: probability above which a label is predicted (multi-label).
         embedding_vectors: GloVe-style vector file or {word: vector} dict to start the
             embedding from (its dimension then sets `embedding_dim`).
-        strategy: a `tf.distribute.Strategy` to build and train under.
-        mixed_precision: None, "mixed_bfloat16" (CPUs, TPUs) or "mixed_float16" (GPUs):
-            compute in 16 bits with float32 weights; outputs stay float32.
+        strategy, mixed_precision: see `App`.
         cell, units, depth, bidirectional, merge_mode, dropout, recurrent_dropout,
             connection, embedding_dim, trainable_embeddings, pooling, attention_units,
             hidden_units, head_dropout, optimizer, learning_rate, clipnorm,
@@ -61,40 +59,21 @@ class SentimentClassifier(App):
     """
 
     kind = "sentiment"
+    rebuild_on_load = False  # its one model is the loaded model, optimizer state included
 
     def __init__(
         self,
-        level="word",
-        cell="lstm",
-        units=64,
-        depth=1,
-        bidirectional=False,
-        merge_mode="concat",
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        connection=None,
-        embedding_dim=128,
-        trainable_embeddings=True,
-        pooling="last",
-        attention_units=None,
-        hidden_units=0,
-        head_dropout=0.0,
-        optimizer="adam",
-        learning_rate=1e-3,
-        clipnorm=1.0,
-        global_clipnorm=None,
-        clipvalue=None,
-        optimizer_options=None,
-        max_length=None,
-        max_tokens=20_000,
-        min_count=1,
-        lowercase=True,
-        punctuation="split",
-        multi_label=None,
-        threshold=0.5,
-        embedding_vectors=None,
-        strategy=None,
-        mixed_precision=None,
+        level="word",  # tokens
+        cell="lstm", units=64, depth=1, bidirectional=False, merge_mode="concat",  # layers
+        dropout=0.0, recurrent_dropout=0.0, connection=None,  # more layers
+        embedding_dim=128, trainable_embeddings=True,  # embeddings
+        pooling="last", attention_units=None, hidden_units=0, head_dropout=0.0,  # head
+        optimizer="adam", learning_rate=1e-3,  # optimizer
+        clipnorm=1.0, global_clipnorm=None, clipvalue=None, optimizer_options=None,
+        max_length=None, max_tokens=20_000, min_count=1, lowercase=True, punctuation="split",  # vocabulary
+        multi_label=None, threshold=0.5,  # labels
+        embedding_vectors=None,  # pretrained vectors
+        strategy=None, mixed_precision=None,  # devices
     ):
         super().__init__(strategy=strategy, mixed_precision=mixed_precision)
         self.spec = ClassifierSpec(
@@ -185,7 +164,10 @@ class SentimentClassifier(App):
             self._say(verbose, f"pretrained vectors cover {coverage:.1%} of the vocabulary (dimension {dim})")
         task = "multilabel" if multi_label else ("binary" if len(label_names) == 2 else "multiclass")
         with self._scope():
-            self.model = build_classifier(vectorizer.vocabulary_size, len(label_names), task, self.spec, weights)
+            self.model = build_classifier(
+                vectorizer.vocabulary_size, len(label_names), task, self.spec, weights, compile=False
+            )
+            self._compile(self.model, classifier_objective(task))
             float32_outputs(self.model)
         self.vectorizer, self.label_names, self.task = vectorizer, label_names, task
 
@@ -199,25 +181,12 @@ class SentimentClassifier(App):
         data,
         labels=None,
         *,
-        validation_data=None,
-        validation_labels=None,
-        validation_split=0.1,
-        epochs=10,
-        time_limit=None,
-        lr_schedule="budget",
-        batch_size=32,
-        bucketing=True,
-        early_stopping_patience=3,
-        checkpoint_dir=None,
-        tensorboard_dir=None,
-        backup_dir=None,
-        resume=False,
-        callbacks=None,
-        label_names=None,
-        shuffle_buffer=10_000,
-        cache=True,
-        seed=None,
-        verbose="auto",
+        validation_data=None, validation_labels=None, validation_split=0.1,  # held-out data
+        epochs=10, time_limit=None, lr_schedule="budget", early_stopping_patience=3,  # how long
+        batch_size=32, bucketing=True, shuffle_buffer=10_000, cache=True, seed=None,  # batches
+        checkpoint_dir=None, tensorboard_dir=None, backup_dir=None, resume=False,  # files
+        callbacks=None, verbose="auto",  # progress
+        label_names=None,  # the labels
         **source_options,
     ):
         """Trains on labelled texts; calling it again continues training.

@@ -4,45 +4,39 @@ import dataclasses
 import math
 import os
 
-import numpy as np
-import tensorflow as tf
-
 from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
-from rnnapps.checks import check_int, check_known_options, check_optional_int, check_texts
+from rnnapps.checks import check_int, check_optional_int, check_texts
 from rnnapps.builders.seq2seq import Seq2SeqSpec, build_seq2seq, seq2seq_objective
 from rnnapps.data.parallel import (
     MARKERS,
     build_translation_vectorizers,
+    check_text_options,
     first_pairs,
-    parallel_texts,
+    held_out_batches,
+    pairs_for,
     split_pairs,
     translation_batches,
+    translation_vectorizer,
 )
-from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, run_by_length
-from rnnapps.errors import ConfigError, DataError, ModelFileError
+from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits
+from rnnapps.errors import DataError
 from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.translation import (  # Translation: public here too
     MAX_TRANSLATION_LENGTH,
     Translation,
     check_decoding_options,
-    translation_details,
+    decoding_facts,
+    run_translation_graph,
     translation_endpoints,
-    translation_fn,
-    translation_signature,
+    translation_graph,
+    translation_results,
 )
-from rnnapps.text import TextVectorizer, load_vocabulary, save_vocabulary
-from rnnapps.text.vectorizer import SEQUENCE_MARKERS
+from rnnapps.text import load_vocabulary, save_vocabulary
 from rnnapps.training import optimizer_from
-from rnnapps.training.bleu import BleuCallback, TranslationReport, translation_report  # noqa: F401
+from rnnapps.training.bleu import BleuCallback, TranslationReport, pairs_report, token_match_keys  # noqa: F401
 from rnnapps.training.precision import float32_outputs
 
 TARGET_VOCABULARY_FILE = "target_vocabulary.json"
-DEFAULT_MAX_LENGTH = {"word": 50, "char": 200}
-LEVELS = ("word", "char")
-SOURCE_OPTIONS = (
-    "source_column", "target_column", "delimiter", "encoding", "source_key", "target_key",
-    "tfds_data_dir", "data_dir", "download", "split",  # data_dir: deprecated name of tfds_data_dir
-)
 
 
 @register_app
@@ -70,9 +64,7 @@ class Translator(App):
             words / 200 chars); longer sources are truncated.
         optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
             optimizer_options: training settings (Adam, clipnorm 1.0 by default).
-        strategy: a `tf.distribute.Strategy` to build and train under.
-        mixed_precision: None, "mixed_bfloat16" (CPUs, TPUs) or "mixed_float16" (GPUs):
-            compute in 16 bits with float32 weights; outputs stay float32.
+        strategy, mixed_precision: see `App`.
 
     Example:
         >>> tr = Translator(attention="luong", units=256)                  # doctest: +SKIP
@@ -85,37 +77,16 @@ class Translator(App):
 
     def __init__(
         self,
-        attention="luong",
-        score=None,
-        input_feeding=False,
-        cell="gru",
-        units=256,
-        encoder_units=None,
-        depth=1,
-        bidirectional=True,
-        dropout=0.0,
-        attention_units=None,
-        attention_norm="auto",
-        source_embedding_dim=256,
-        target_embedding_dim=256,
-        source_level="word",
-        target_level="word",
-        lowercase=True,
-        punctuation="split",
-        source_max_tokens=20_000,
-        target_max_tokens=20_000,
-        min_count=1,
-        source_max_length=None,
-        target_max_length=None,
-        replace_unknown=True,
-        optimizer="adam",
-        learning_rate=1e-3,
-        clipnorm=1.0,
-        global_clipnorm=None,
-        clipvalue=None,
-        optimizer_options=None,
-        strategy=None,
-        mixed_precision=None,
+        attention="luong", score=None, input_feeding=False,  # attention
+        cell="gru", units=256, encoder_units=None, depth=1, bidirectional=True, dropout=0.0,  # recurrent layers
+        attention_units=None, attention_norm="auto",  # more attention
+        source_embedding_dim=256, target_embedding_dim=256,  # embeddings
+        source_level="word", target_level="word", lowercase=True, punctuation="split",  # tokens
+        source_max_tokens=20_000, target_max_tokens=20_000, min_count=1,  # vocabularies
+        source_max_length=None, target_max_length=None, replace_unknown=True,  # sentences
+        optimizer="adam", learning_rate=1e-3,  # optimizer
+        clipnorm=1.0, global_clipnorm=None, clipvalue=None, optimizer_options=None,
+        strategy=None, mixed_precision=None,  # devices
     ):
         super().__init__(strategy=strategy, mixed_precision=mixed_precision)
         self.spec = Seq2SeqSpec(
@@ -123,34 +94,16 @@ class Translator(App):
             source_embedding_dim=source_embedding_dim, target_embedding_dim=target_embedding_dim,
             bidirectional=bidirectional, dropout=dropout, attention=attention, score=score,
             input_feeding=input_feeding, attention_units=attention_units, attention_norm=attention_norm,
-        )
-        for name, level in (("source_level", source_level), ("target_level", target_level)):
-            if level not in LEVELS:
-                raise ConfigError(f"{name} must be 'word' or 'char', got {level!r}")
-        for name, value in (("source_max_tokens", source_max_tokens), ("target_max_tokens", target_max_tokens)):
-            if value is not None and int(value) < 1:
-                raise ConfigError(f"{name} must be >= 1 or None, got {value}")
-        if int(min_count) < 1:
-            raise ConfigError(f"min_count must be >= 1, got {min_count}")
-        self.text_options = dict(
-            source_level=source_level,
-            target_level=target_level,
-            lowercase=bool(lowercase),
-            punctuation=punctuation,
-            source_max_tokens=None if source_max_tokens is None else int(source_max_tokens),
-            target_max_tokens=None if target_max_tokens is None else int(target_max_tokens),
-            min_count=int(min_count),
-            source_max_length=DEFAULT_MAX_LENGTH[source_level] if source_max_length is None else int(source_max_length),
-            target_max_length=DEFAULT_MAX_LENGTH[target_level] if target_max_length is None else int(target_max_length),
-        )
-        self.replace_unknown = bool(replace_unknown)
-        self.optimizer_options = dict(
             optimizer=optimizer, learning_rate=learning_rate, clipnorm=clipnorm,
             global_clipnorm=global_clipnorm, clipvalue=clipvalue, optimizer_options=optimizer_options,
         )
-        optimizer_from(self.optimizer_options)  # validates the optimizer options now rather than at fit time
-        self._make_vectorizer()  # validates the text options now
-        self._make_target_vectorizer()
+        self.text_options = check_text_options(
+            source_level=source_level, target_level=target_level, lowercase=lowercase, punctuation=punctuation,
+            source_max_tokens=source_max_tokens, target_max_tokens=target_max_tokens, min_count=min_count,
+            source_max_length=source_max_length, target_max_length=target_max_length,
+        )
+        self.replace_unknown = bool(replace_unknown)
+        optimizer_from(self.spec)  # validates the optimizer name and options now rather than at fit time
         self.target_vectorizer = None
         self.models = None
         self.max_output_length = self.text_options["target_max_length"]
@@ -183,23 +136,15 @@ class Translator(App):
 
     def get_config(self):
         return {
-            **self.spec.to_dict(), **self.text_options, "replace_unknown": self.replace_unknown, **self.optimizer_options,
+            **self.spec.to_dict(), **self.text_options, "replace_unknown": self.replace_unknown,
             "mixed_precision": self.mixed_precision,
         }
 
     def _make_vectorizer(self, vocabulary=None):
-        options = self.text_options
-        return TextVectorizer(
-            vocabulary=vocabulary, level=options["source_level"], lowercase=options["lowercase"],
-            punctuation=options["punctuation"], max_length=options["source_max_length"],
-        )
+        return translation_vectorizer(self.text_options, "source", vocabulary)
 
     def _make_target_vectorizer(self, vocabulary=None):
-        options = self.text_options
-        return TextVectorizer(
-            vocabulary=vocabulary, level=options["target_level"], lowercase=options["lowercase"],
-            punctuation=options["punctuation"], max_length=options["target_max_length"], markers=SEQUENCE_MARKERS,
-        )
+        return translation_vectorizer(self.text_options, "target", vocabulary)
 
     def _get_state(self):
         return {"max_output_length": self.max_output_length, "data_stats": self.data_stats}
@@ -212,73 +157,33 @@ class Translator(App):
     def _save_extra(self, directory):
         save_vocabulary(self.target_vectorizer.get_vocabulary(), os.path.join(directory, TARGET_VOCABULARY_FILE))
 
-    def _vocabularies(self):
-        return [self.vectorizer.get_vocabulary(), self.target_vectorizer.get_vocabulary()]
-
     def _load_extra(self, path):
         self.target_vectorizer = self._make_target_vectorizer(load_vocabulary(os.path.join(path, TARGET_VOCABULARY_FILE)))
 
-    def _check_vocabulary(self, path):
-        for side, layer, vectorizer in (
-            ("source", "source_embedding", self.vectorizer),
-            ("target", "target_embedding", self.target_vectorizer),
-        ):
-            try:
-                expected = self.model.get_layer(layer).input_dim
-            except ValueError:
-                raise ModelFileError(f"{path}: the model has no {layer} layer; it is not a translator's model") from None
-            if expected != vectorizer.vocabulary_size:
-                raise ModelFileError(
-                    f"{path}: the {side} vocabulary has {vectorizer.vocabulary_size} ids but the model expects "
-                    f"{expected}; the files come from different saves"
-                )
-
-    def _after_load(self):
-        # The save holds the train model; the encoder and decoder-step models are rebuilt
-        # around fresh layers and given its weights (same builder, same weight order).
-        loaded = self.model
-        self._build_models()
-        self._adopt_loaded_model(loaded)
+    def _embedded_vocabularies(self):
+        return [("source", "source_embedding", self.vectorizer), ("target", "target_embedding", self.target_vectorizer)]
 
     def _build_models(self):
         with self._scope():
             self.models = build_seq2seq(
                 self.vectorizer.vocabulary_size, self.target_vectorizer.vocabulary_size, self.spec, compile=False
             )
-            self._compile(self.models.train, *seq2seq_objective(), settings=self.optimizer_options)
+            self._compile(self.models.train, seq2seq_objective())
             float32_outputs(self.models.train, self.models.decoder_step)
         self.model = self.models.train
 
     # -- training --------------------------------------------------------------------
-    def _pairs(self, data, targets, split, options):
-        options = dict(options)
-        check_known_options(options, sorted(SOURCE_OPTIONS))
-        options.setdefault("split", split)
-        return parallel_texts(data, targets, **options)
-
     def fit(
         self,
         data,
         targets=None,
         *,
-        validation_data=None,
-        validation_split=0.1,
-        epochs=10,
-        time_limit=None,
-        lr_schedule="budget",
-        batch_size=64,
-        early_stopping_patience=3,
-        bleu_every=None,
-        bleu_samples=200,
-        checkpoint_dir=None,
-        tensorboard_dir=None,
-        backup_dir=None,
-        resume=False,
-        callbacks=None,
-        shuffle_buffer=10_000,
-        cache=True,
-        seed=None,
-        verbose="auto",
+        validation_data=None, validation_split=0.1,  # held-out data
+        epochs=10, time_limit=None, lr_schedule="budget", early_stopping_patience=3,  # how long
+        batch_size=64, shuffle_buffer=10_000, cache=True, seed=None,  # batches
+        checkpoint_dir=None, tensorboard_dir=None, backup_dir=None, resume=False,  # files
+        callbacks=None, verbose="auto",  # progress
+        bleu_every=None, bleu_samples=200,  # validation BLEU
         **source_options,
     ):
         """Trains on parallel text; calling it again continues training.
@@ -293,16 +198,10 @@ class Translator(App):
             validation_data: held-out pairs in any of those forms (without targets);
                 otherwise `validation_split` of the pairs is held out (by a hash).
             epochs, batch_size: as in Keras (batches group pairs of similar length).
-            time_limit: stop training once this much time is spent (seconds, or a string
-                such as "15m" or "1h30m"), whichever of it and `epochs` comes first; the
-                best validation weights are restored. Resumed fits continue the budget.
-            lr_schedule: with `time_limit`: "budget" (default: a short warm-up, then a
-                cosine decay to the end of the budget) or "constant".
-            early_stopping_patience: epochs without validation-loss improvement before
-                stopping (None: off); the best weights are restored.
+            time_limit, lr_schedule, early_stopping_patience (on the validation loss),
+                checkpoint_dir, tensorboard_dir, backup_dir, resume, callbacks: see `SentimentClassifier.fit`.
             bleu_every: every N epochs, translate up to `bleu_samples` validation pairs
                 (greedy) and log their corpus BLEU as `val_bleu`.
-            checkpoint_dir, tensorboard_dir, backup_dir, resume, callbacks: see `SentimentClassifier.fit`.
             cache: cache the vectorized pairs in memory (True) or in this file path.
             seed: shuffling seed.
             **source_options: for pairs files `source_column` (default 0),
@@ -317,62 +216,40 @@ class Translator(App):
         check_optional_int("bleu_every", bleu_every, 1)
         check_int("shuffle_buffer", shuffle_buffer, 1, 1 << 24)
         verbose_flag = verbose not in (0, False)
-        source = self._pairs(data, targets, "train", source_options)
+        source = pairs_for(data, targets, "train", source_options)
         sources = [source]
         train_pairs, validation_pairs = source, None
         if validation_data is not None:
-            validation_pairs = self._pairs(validation_data, None, "validation", source_options)
+            validation_pairs = pairs_for(validation_data, None, "validation", source_options)
             sources.append(validation_pairs)
         elif validation_split:
             train_pairs, validation_pairs = split_pairs(source, float(validation_split))
         first_fit = not self.is_fitted
         if first_fit:
-            options = self.text_options
-            self.vectorizer, self.target_vectorizer, stats = build_translation_vectorizers(
-                train_pairs,
-                **{key: options[key] for key in (
-                    "source_level", "target_level", "lowercase", "punctuation", "source_max_tokens",
-                    "target_max_tokens", "min_count", "source_max_length", "target_max_length",
-                )},
-            )
+            self.vectorizer, self.target_vectorizer, stats = build_translation_vectorizers(train_pairs, **self.text_options)
             self.data_stats = dataclasses.asdict(stats)
-            longest = min(stats.target_max_length, options["target_max_length"])
+            longest = min(stats.target_max_length, self.text_options["target_max_length"])
             self.max_output_length = int(min(MAX_TRANSLATION_LENGTH, int(longest * 1.5) + 5))
             self._build_models()
-            self._say(
-                verbose_flag,
-                f"training data: {stats.num_pairs:,} pairs, mean length {stats.source_mean_length:.1f} -> "
-                f"{stats.target_mean_length:.1f} tokens (longest {stats.source_max_length} -> {stats.target_max_length}; "
-                f"truncated {stats.source_truncated} / {stats.target_truncated}); vocabularies "
-                f"{self.vectorizer.vocabulary_size:,} source / {self.target_vectorizer.vocabulary_size:,} target ids",
-            )
+            self._say(verbose_flag, stats.summary(self.vectorizer.vocabulary_size, self.target_vectorizer.vocabulary_size))
         batch_size = int(batch_size)
         validation, bleu_sample = None, None
         if validation_pairs is not None:
-            with validation_pairs.reading():
-                bleu_sample = first_pairs(validation_pairs.dataset, max(int(bleu_samples or 0), 1))
+            validation, bleu_sample = held_out_batches(
+                validation_pairs, self.vectorizer, self.target_vectorizer, batch_size, bleu_samples, cache
+            )
+            if not bleu_sample and validation_data is not None:
+                raise DataError("the validation data is empty: it yielded no pairs")
             if not bleu_sample:
-                if validation_data is not None:
-                    raise DataError("the validation data is empty: it yielded no pairs")
                 self._say(verbose_flag, "validation split is empty: training without validation data")
-            else:
-                validation = translation_batches(
-                    validation_pairs, self.vectorizer, self.target_vectorizer, batch_size, shuffle=False,
-                    cache=f"{cache}.validation" if isinstance(cache, str) else cache,
-                )
         train = translation_batches(
             train_pairs, self.vectorizer, self.target_vectorizer, batch_size,
             shuffle=True, seed=seed, shuffle_buffer=shuffle_buffer, cache=cache,
         )
         extra = []
         if bleu_every and bleu_sample:
-            extra.append(
-                BleuCallback(
-                    lambda texts: self.translate(list(texts)),
-                    [s for s, _ in bleu_sample], [t for _, t in bleu_sample], every=int(bleu_every),
-                    verbose=verbose_flag,
-                )
-            )
+            translate = lambda texts: self.translate(list(texts))  # noqa: E731
+            extra.append(BleuCallback.on_pairs(translate, bleu_sample, every=int(bleu_every), verbose=verbose_flag))
         self._fit_model(
             train, validation, epochs, verbose, extra + list(callbacks or []), sources,
             checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir, backup_dir=backup_dir, resume=resume,
@@ -386,6 +263,14 @@ class Translator(App):
         return self
 
     # -- translation -----------------------------------------------------------------
+    def _translation_options(self, models, limits):
+        """`translation_fn`'s keyword arguments other than the beam's (`translate` and `export`)."""
+        return dict(
+            source_vectorizer=self.vectorizer, target_vocabulary=self.target_vectorizer.get_vocabulary(),
+            models=models, target_level=self.text_options["target_level"], replace_unknown=self.replace_unknown,
+            limits=limits,
+        )
+
     def _decoder(self, beam_width, num_results):
         """The decoding `tf.function` of one (beam_width, num_results): built once, under a
         lock, and only the last `max_cached_graphs` combinations are kept."""
@@ -393,26 +278,9 @@ class Translator(App):
         models = self.models
 
         def build():
-            run = translation_fn(
-                self.vectorizer, self.target_vectorizer.get_vocabulary(), models,
-                self.text_options["target_level"], beam_width=beam_width, num_results=num_results,
-                replace_unknown=self.replace_unknown, limits=limits,
-            )
-            return tf.function(
-                run,
-                input_signature=translation_signature() + [tf.TensorSpec([], tf.float32, name="length_penalty")],
-                reduce_retracing=True,
-            )
+            return translation_graph(self._translation_options(models, limits), beam_width, num_results)
 
         return self._graph((beam_width, num_results, limits, id(models)), build)
-
-    def _run(self, texts, beam_width, num_results, max_length, length_penalty, batch_size):
-        """Translates byte strings in length-sorted chunks; returns per-text numpy rows."""
-        graph = self._decoder(beam_width, num_results)
-        max_length = self.max_output_length if max_length is None else max_length
-        batch_size = min(int(batch_size), RequestLimits.of(self.limits).max_batch)  # bounded memory per call
-        length, penalty = tf.constant(max_length, tf.int32), tf.constant(float(length_penalty), tf.float32)
-        return run_by_length(texts, batch_size, lambda chunk: graph(chunk, length, penalty))
 
     def translate(
         self, sources, beam_width=1, max_length=None, length_penalty=0.0, num_results=1,
@@ -448,13 +316,12 @@ class Translator(App):
         check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         single = isinstance(sources, (str, bytes))
         texts = check_texts(sources, "sources")
-        rows = self._run(texts, beam_width, num_results, max_length, length_penalty, batch_size) if texts else []
-        if return_details:
-            details = [translation_details(text, row) for text, row in zip(texts, rows)]
-            return details[0] if single else details
-        results = [[t.decode("utf-8", errors="replace") for t in row["translations"]] for row in rows]
-        if num_results == 1:
-            results = [r[0] for r in results]
+        rows = []
+        if texts:
+            length = self.max_output_length if max_length is None else max_length
+            chunk = min(int(batch_size), RequestLimits.of(self.limits).max_batch)  # bounded memory per call
+            rows = run_translation_graph(self._decoder(beam_width, num_results), texts, length, length_penalty, chunk)
+        results = translation_results(texts, rows, num_results, details=return_details)
         return results[0] if single else results
 
     def plot_attention(self, source, path=None, beam_width=1, title=None):
@@ -467,15 +334,10 @@ class Translator(App):
             >>> tr.plot_attention("I am cold.", "attention.png")  # doctest: +SKIP
             'attention.png'
         """
-        from rnnapps.viz.attention import plot_translation
+        from rnnapps.viz.attention import plot_translator_attention
 
         self._require_fitted("plot attention")
-        if self.spec.attention == "none":
-            raise ConfigError("this translator has no attention (attention='none'): there is nothing to plot")
-        if not isinstance(source, (str, bytes)):
-            raise DataError(f"source must be one string, got {type(source).__name__}")
-        detail = self.translate(source, beam_width=beam_width, return_details=True)
-        return plot_translation(detail, path, title)
+        return plot_translator_attention(self, source, path, beam_width, title)
 
     # -- evaluation ------------------------------------------------------------------
     def evaluate(
@@ -494,22 +356,12 @@ class Translator(App):
         """
         self._require_fitted("evaluate")
         check_decoding_options(beam_width, 1, max_length, length_penalty, self.limits)
-        source = self._pairs(data, targets, "test", source_options)
+        source = pairs_for(data, targets, "test", source_options)
         with source.reading():
             pairs = first_pairs(source.dataset)
-        if not pairs:
-            raise DataError("the evaluation data is empty: it yielded no pairs")
-        sources = [s for s, _ in pairs]
-        references = [t for _, t in pairs]
-        hypotheses = self.translate(
-            sources, beam_width=beam_width, max_length=max_length, length_penalty=length_penalty, batch_size=batch_size
-        )
-        return translation_report(sources, references, hypotheses, self._match_keys, beam_width, num_examples)
-
-    def _match_keys(self, texts):
-        """Texts -> lowercase token tuples, as the target side tokenizes them (for exact match)."""
-        tokens = self.target_vectorizer.tokenize(tf.strings.lower(tf.constant(check_texts(texts)), encoding="utf-8"))
-        return [tuple(row) for row in tokens.to_list()]
+        options = dict(beam_width=beam_width, max_length=max_length, length_penalty=length_penalty, batch_size=batch_size)
+        translate = lambda sources: self.translate(sources, **options)  # noqa: E731
+        return pairs_report(pairs, translate, token_match_keys(self.target_vectorizer), beam_width, num_examples)
 
     # -- export ----------------------------------------------------------------------
     def export(
@@ -518,19 +370,14 @@ class Translator(App):
     ):
         """Exports a SavedModel for TF Serving as the next version of `<base_dir>/<name>`.
 
-        Endpoints (only core TF ops; decoding loops run inside the graph):
-        - `serving_default(source: string[None])` -> `translation: string[None]`
-          (greedy, at most `max_length` tokens, default `max_output_length`).
-        - `translate(source: string[None], max_length: int32[])` -> beam search with
-          the `beam_width`, `num_results` and `length_penalty` fixed here:
-          `translations: string[None, R]`, `scores: float32[None, R]`, the best
-          result's `attention: float32[None, T_out, T_src]` and `tokens: string[None, T_out]`,
-          and `source_tokens: string[None, T_src]` (the attention's columns).
-        - `greedy(source, max_length)` -> the same outputs, greedy (R = 1).
-        A request's `max_length` is clipped to [0, 1000]; a request of more than
-        `limits.max_batch` sources fails (`limits`: a `RequestLimits` or dict, see
-        `rnnapps.decoding.limits`; `beam_width` at most `limits.max_beam_width`). With `warmup`, the export carries
-        TF Serving warm-up requests for every endpoint (`assets.extra/tf_serving_warmup_requests`).
+        Endpoints (only core TF ops; decoding loops run inside the graph; see
+        `rnnapps.export.translation.translation_endpoints`): `serving_default(source)`
+        (greedy, at most `max_length` tokens, default `max_output_length`), `translate(source,
+        max_length)` (beam search with the `beam_width`, `num_results` and `length_penalty`
+        fixed here: translations, scores, attention, tokens, source_tokens) and `greedy`.
+        `limits`: a `RequestLimits` or dict (`rnnapps.decoding.limits`; `beam_width` at most
+        `limits.max_beam_width`). With `warmup`, the export carries TF Serving warm-up
+        requests for every endpoint (`assets.extra/tf_serving_warmup_requests`).
 
         Example:
             >>> tr.export("saved_models", "en_es", beam_width=4)  # doctest: +SKIP
@@ -540,15 +387,7 @@ class Translator(App):
         limits = RequestLimits.of(limits)
         check_decoding_options(beam_width, num_results, max_length, length_penalty, limits)
         default_length = self.max_output_length if max_length is None else int(max_length)
-        common = dict(
-            limits=limits,
-            source_vectorizer=self.vectorizer,
-            target_vocabulary=self.target_vectorizer.get_vocabulary(),
-            models=self.models,
-            target_level=self.text_options["target_level"],
-            length_penalty=float(length_penalty),
-            replace_unknown=self.replace_unknown,
-        )
+        common = dict(self._translation_options(self.models, limits), length_penalty=float(length_penalty))
         return self._export(
             translation_endpoints(common, beam_width, num_results, default_length),
             [self.models.train, self.models.encoder, self.models.decoder_step, self.vectorizer],
@@ -556,9 +395,6 @@ class Translator(App):
             name,
             warmup=warmup_requests.translation_requests(self.vectorizer.get_vocabulary()[:40]) if warmup else None,
             limits=limits.to_dict(),
-            decoding={
-                "beam_width": beam_width, "num_results": num_results, "length_penalty": float(length_penalty),
-                "default_max_length": default_length, "max_length_limit": MAX_TRANSLATION_LENGTH,
-            },
+            decoding=decoding_facts(beam_width, num_results, length_penalty, default_length),
         )
 

@@ -25,6 +25,7 @@ from rnnapps.data.files import glob_files
 from rnnapps.data.source import Source, held_out_threshold, in_held_out, trap
 from rnnapps.data.corpus_windows import (  # re-exported: one import path for the whole corpus API
     CorpusStats,
+    language_model_batches,
     lm_windows,
     scan_corpus,
     stateful_windows,
@@ -407,6 +408,19 @@ def text_corpus(
 
 
 # -- held-out split -------------------------------------------------------------------
+def corpus_for(data, purpose, options):
+    """`text_corpus(data, **options)` for training ("train"), its held-out text ("validation")
+    or an evaluation ("test"): a TFDS name reads the split of that name unless `options`
+    give one; an option `text_corpus` does not know is a `ConfigError`."""
+    options = dict(options)
+    if isinstance(data, str) and purpose != "train":
+        options.setdefault("split", purpose)
+    try:
+        return text_corpus(data, **options)
+    except TypeError as error:
+        raise ConfigError(f"unknown corpus option: {error}") from None
+
+
 def split_corpus(corpus, fraction):
     """Splits a corpus into training and validation parts by a hash of each line.
 

@@ -384,3 +384,12 @@ def stateful_windows(corpus, vectorizer, sequence_length, batch_size, stats=None
     plans, steps = _plan_streams(stats, length, rows)
     streams = tuple(_stream(corpus, vectorizer, length, plan, steps) for plan in plans)
     return tf.data.Dataset.zip(streams).map(_stack_rows).prefetch(tf.data.AUTOTUNE)
+
+
+def language_model_batches(corpus, vectorizer, sequence_length, batch_size, stats=None, stateful=False, **shuffling):
+    """A language model's batches of `corpus`: `stateful_windows` (truncated BPTT, with the
+    corpus' `stats`) when `stateful`, else `lm_windows` (`shuffling`: its `shuffle`,
+    `shuffle_buffer` and `seed`)."""
+    if stateful:
+        return stateful_windows(corpus, vectorizer, sequence_length, batch_size, stats)
+    return lm_windows(corpus, vectorizer, sequence_length, batch_size, **shuffling)

@@ -32,7 +32,8 @@ from rnnapps.data.parallel_sources import (  # re-exported: one import path for 
     split_pairs,
 )
 from rnnapps.data.pipeline import SORT_CHUNK_BATCHES, batch_sorted_chunks
-from rnnapps.errors import DataError
+from rnnapps.checks import check_known_options
+from rnnapps.errors import ConfigError, DataError
 from rnnapps.text import TextVectorizer, build_vocabulary
 from rnnapps.text.vectorizer import SEQUENCE_MARKERS, marker_ids, with_markers
 from rnnapps.text.detokenize import detokenize, detokenize_graph
@@ -45,6 +46,7 @@ __all__ = [
     "ParallelTexts",
     "TranslationDataStats",
     "build_translation_vectorizers",
+    "check_text_options",
     "detokenize",  # re-exported: the translator's data and its detokenizing live together for its users
     "detokenize_graph",
     "from_aligned_files",
@@ -52,9 +54,12 @@ __all__ = [
     "from_lists",
     "from_pairs_file",
     "from_tfds",
+    "held_out_batches",
+    "pairs_for",
     "parallel_texts",
     "split_pairs",
     "translation_batches",
+    "translation_vectorizer",
     "vectorize_pairs",
 ]
 
@@ -62,6 +67,21 @@ __all__ = [
 START_TOKEN, END_TOKEN = SEQUENCE_MARKERS["start"], SEQUENCE_MARKERS["end"]
 START_ID, END_ID = marker_ids(SEQUENCE_MARKERS).values()
 MARKERS = (START_TOKEN, END_TOKEN)
+LEVELS = ("word", "char")
+DEFAULT_MAX_LENGTH = {"word": 50, "char": 200}  # tokens kept per sentence unless asked otherwise
+PAIR_OPTIONS = (  # what a translator's fit/evaluate pass on to `parallel_texts`
+    "source_column", "target_column", "delimiter", "encoding", "source_key", "target_key",
+    "tfds_data_dir", "data_dir", "download", "split",  # data_dir: deprecated name of tfds_data_dir
+)
+
+
+def pairs_for(data, targets, split, options):
+    """`parallel_texts(data, targets, **options)` for a translator: a TFDS name reads `split`
+    unless `options` give one; an option not in `PAIR_OPTIONS` is a `ConfigError`."""
+    options = dict(options)
+    check_known_options(options, sorted(PAIR_OPTIONS))
+    options.setdefault("split", split)
+    return parallel_texts(data, targets, **options)
 
 
 # -- vectorizers --------------------------------------------------------------------
@@ -76,6 +96,56 @@ class TranslationDataStats:
     target_mean_length: float
     source_truncated: int = 0  # pairs longer than the source vectorizer's max_length
     target_truncated: int = 0
+
+    def summary(self, source_ids, target_ids):
+        """One line for the training log, with the vocabulary sizes (ids) of both sides."""
+        return (
+            f"training data: {self.num_pairs:,} pairs, mean length {self.source_mean_length:.1f} -> "
+            f"{self.target_mean_length:.1f} tokens (longest {self.source_max_length} -> {self.target_max_length}; "
+            f"truncated {self.source_truncated} / {self.target_truncated}); vocabularies "
+            f"{source_ids:,} source / {target_ids:,} target ids"
+        )
+
+
+def check_text_options(
+    source_level="word", target_level="word", lowercase=True, punctuation="split", source_max_tokens=None,
+    target_max_tokens=None, min_count=1, source_max_length=None, target_max_length=None,
+):
+    """The text options of both sides, checked (`ConfigError`), as the dict of keywords
+    `build_translation_vectorizers` and `translation_vectorizer` take; a max length of
+    None becomes the level's default (`DEFAULT_MAX_LENGTH`)."""
+    for name, level in (("source_level", source_level), ("target_level", target_level)):
+        if level not in LEVELS:
+            raise ConfigError(f"{name} must be 'word' or 'char', got {level!r}")
+    for name, value in (("source_max_tokens", source_max_tokens), ("target_max_tokens", target_max_tokens)):
+        if value is not None and int(value) < 1:
+            raise ConfigError(f"{name} must be >= 1 or None, got {value}")
+    if int(min_count) < 1:
+        raise ConfigError(f"min_count must be >= 1, got {min_count}")
+    options = dict(
+        source_level=source_level,
+        target_level=target_level,
+        lowercase=bool(lowercase),
+        punctuation=punctuation,
+        source_max_tokens=None if source_max_tokens is None else int(source_max_tokens),
+        target_max_tokens=None if target_max_tokens is None else int(target_max_tokens),
+        min_count=int(min_count),
+        source_max_length=DEFAULT_MAX_LENGTH[source_level] if source_max_length is None else int(source_max_length),
+        target_max_length=DEFAULT_MAX_LENGTH[target_level] if target_max_length is None else int(target_max_length),
+    )
+    for side in ("source", "target"):
+        translation_vectorizer(options, side)  # the tokenizer options are valid
+    return options
+
+
+def translation_vectorizer(options, side, vocabulary=None):
+    """The `TextVectorizer` of one side ("source", or "target": with the sequence markers)
+    configured by `options` (the keywords of `build_translation_vectorizers`)."""
+    return TextVectorizer(
+        vocabulary=vocabulary, level=options[f"{side}_level"], lowercase=options["lowercase"],
+        punctuation=options["punctuation"], max_length=options[f"{side}_max_length"],
+        markers=SEQUENCE_MARKERS if side == "target" else None,
+    )
 
 
 def build_translation_vectorizers(
@@ -116,13 +186,12 @@ def build_translation_vectorizers(
         (['<start>', '<end>', 'buenos', 'días'], 1)
     """
     pairs = parallel_texts(pairs)
-    source_vectorizer = TextVectorizer(
-        level=source_level, lowercase=lowercase, punctuation=punctuation, max_length=source_max_length
+    options = dict(
+        source_level=source_level, target_level=target_level, lowercase=lowercase, punctuation=punctuation,
+        source_max_length=source_max_length, target_max_length=target_max_length,
     )
-    target_vectorizer = TextVectorizer(
-        level=target_level, lowercase=lowercase, punctuation=punctuation, max_length=target_max_length,
-        markers=SEQUENCE_MARKERS,
-    )
+    source_vectorizer = translation_vectorizer(options, "source")
+    target_vectorizer = translation_vectorizer(options, "target")
     sides = ("source", "target")
     counters = {side: collections.Counter() for side in sides}
     lengths = {side: [0, 0, 0, 0] for side in sides}  # total, longest, truncated, pairs
@@ -245,3 +314,18 @@ def first_pairs(dataset, limit=None):
     for sources, targets in dataset.batch(1024).as_numpy_iterator():
         pairs.extend((text(s), text(t)) for s, t in zip(sources, targets))
     return pairs
+
+
+def held_out_batches(pairs, source_vectorizer, target_vectorizer, batch_size, sample_size=1, cache=True):
+    """Validation batches of held-out `pairs` and their first `sample_size` pairs (at least
+    one: what a BLEU callback translates); `(None, [])` when the pairs yield none. A file
+    `cache` gets a ".validation" twin."""
+    with pairs.reading():
+        sample = first_pairs(pairs.dataset, max(int(sample_size or 0), 1))
+    if not sample:
+        return None, []
+    batches = translation_batches(
+        pairs, source_vectorizer, target_vectorizer, batch_size, shuffle=False,
+        cache=f"{cache}.validation" if isinstance(cache, str) else cache,
+    )
+    return batches, sample

@@ -19,6 +19,7 @@ import tensorflow as tf
 from rnnapps.data.poems import FORMS, with_membership
 from rnnapps.data.source import Source, trap
 from rnnapps.errors import DataError
+from rnnapps.text.chinese import is_hanzi
 from rnnapps.text.vectorizer import CONTROL_MARKERS
 from rnnapps.text.vocabulary import build_vocabulary
 
@@ -31,6 +32,12 @@ MAX_TITLE_CHARS = 8
 MARKS = ("，", "。")
 # The tokens every poetry vocabulary starts with (the first ids after padding and <unk>), whatever the corpus.
 REQUIRED_TOKENS = (START, END) + MARKS
+
+
+def check_poem_vocabulary(vocabulary):
+    """`DataError` unless `vocabulary` holds the `REQUIRED_TOKENS` and a Han character (what a poem needs)."""
+    if any(t not in vocabulary for t in REQUIRED_TOKENS) or not any(is_hanzi(t) for t in vocabulary):
+        raise DataError("a poetry vocabulary needs the markers, '，', '。' and at least one Han character")
 
 
 def poem_sequence(poem, titles=True):

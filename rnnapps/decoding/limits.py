@@ -22,12 +22,14 @@ Example:
 """
 
 import dataclasses
+import random
 
 import numpy as np
 import tensorflow as tf
 
 from rnnapps.checks import check_int  # noqa: F401  (re-exported: the apps' request checks)
 from rnnapps.errors import ConfigError
+from rnnapps.text.plain import utf8_text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,20 @@ class RequestLimits:
 
 
 DEFAULT_LIMITS = RequestLimits()
+
+
+def check_seed(seed):
+    """The seed of one request as an int64: None draws a fresh one (stateless RNG: the same
+    seed gives the same result)."""
+    return check_int("seed", random.randrange(2**31) if seed is None else seed, -(2**63), 2**63 - 1)
+
+
+def check_stops(stop):
+    """Stop strings (a string, a list of them or None) as a list of non-empty UTF-8 strings."""
+    stops = [stop] if isinstance(stop, str) else list(stop or [])
+    if any(not isinstance(s, str) or not s for s in stops):
+        raise ConfigError("stop strings must be non-empty strings")
+    return [utf8_text(s) for s in stops]
 
 
 def chunks(items, size):

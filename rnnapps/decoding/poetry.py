@@ -39,6 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.decoding.processors import LogitsProcessor
+from rnnapps.errors import ConfigError
 from rnnapps.text.vectorizer import CONTROL_MARKERS, FIRST_TOKEN_ID, OOV_ID, PADDING_ID
 
 _NEG_INF = -float("inf")
@@ -63,6 +64,20 @@ class PoemTables:
     start_id: int
     end_id: int
     banned_ids: tuple = (PADDING_ID, OOV_ID)
+
+    @classmethod
+    def of_vocabulary(cls, tokens, start=CONTROL_MARKERS["start"], end=CONTROL_MARKERS["end"], need_rhyme=False):
+        """`from_tokens` with the rhyme groups of `tokens` when pypinyin is installed; without
+        it, tables without rhymes, or (`need_rhyme`) the `ConfigError` naming the install."""
+        from rnnapps.text.chinese import rhyme_group_ids
+
+        try:
+            groups = rhyme_group_ids(tokens)
+        except ConfigError:
+            if need_rhyme:
+                raise
+            groups = None
+        return cls.from_tokens(tokens, groups, start=start, end=end)
 
     @classmethod
     def from_tokens(cls, tokens, rhyme_groups=None, start=CONTROL_MARKERS["start"], end=CONTROL_MARKERS["end"]):

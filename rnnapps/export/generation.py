@@ -182,3 +182,49 @@ def beam_generation_fn(vectorizer, models, level, beam_width, limits=DEFAULT_LIM
         return {"text": text, "generated": generated, "token_ids": result.tokens[:, 0]}
 
     return run
+
+
+def generation_request(prompts, max_length, temperature, top_k, top_p, seed, stops=()):
+    """The tensors of one call of a `generation_serving_fn` (its `generate` signature), by
+    name; `stop` only when there are stop strings (`generation_signature(with_stop=True)`)."""
+    request = dict(
+        prompt=tf.constant(prompts, tf.string),
+        max_length=tf.constant(max_length, tf.int32),
+        temperature=tf.constant(float(temperature), tf.float32),
+        top_k=tf.constant(int(top_k), tf.int32),
+        top_p=tf.constant(float(top_p), tf.float32),
+        seed=tf.constant(seed, tf.int64),
+    )
+    if stops:
+        request["stop"] = tf.constant(stops, tf.string, shape=[len(stops)])
+    return request
+
+
+def generation_results(outputs):
+    """A generation graph's outputs as Python lists: texts, generated texts, token ids (no padding)."""
+    return (
+        [t.decode("utf-8") for t in outputs["text"].numpy()],
+        [t.decode("utf-8") for t in outputs["generated"].numpy()],
+        [row[row > 0].tolist() for row in outputs["token_ids"].numpy()],
+    )
+
+
+def generation_endpoints(vectorizer, models, level, limits=DEFAULT_LIMITS):
+    """The endpoints `(name, fn, signature)` of a language model's export (`TextGenerator.export`):
+    `serving_default(prompt)` (200 new tokens, temperature 1, seed 0) and `generate` with
+    every knob per request."""
+    serve = generation_serving_fn(vectorizer, models, level, limits)
+
+    def generate(prompt, max_length, temperature, top_k, top_p, seed):
+        return serve(prompt, max_length, temperature, top_k, top_p, seed)
+
+    def serving_default(prompt):
+        return generate(
+            prompt, tf.constant(200, tf.int32), tf.constant(1.0), tf.constant(0, tf.int32),
+            tf.constant(1.0), tf.constant(0, tf.int64),
+        )
+
+    return [
+        ("serving_default", serving_default, [tf.TensorSpec([None], tf.string, name="prompt")]),
+        ("generate", generate, generation_signature(with_stop=False)),
+    ]

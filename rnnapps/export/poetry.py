@@ -109,3 +109,37 @@ def poem_serving_fn(vectorizer, models, tables, limits=DEFAULT_LIMITS):
         return {"poem": poem, "token_ids": result.tokens}
 
     return serve
+
+
+def poem_request(form, rows, rhyme, no_repeat, temperature, top_k, seed):
+    """The tensors of one call of a `poem_serving_fn` (its `generate` signature), by name;
+    `rows`: one `{"acrostic", "first_line", "mood"}` dict per poem (`poem_requests`)."""
+    return dict(
+        form=tf.constant(form),
+        acrostic=tf.constant([r["acrostic"] for r in rows], tf.string),
+        first_line=tf.constant([r["first_line"] for r in rows], tf.string),
+        mood=tf.constant([r["mood"] for r in rows], tf.string),
+        rhyme=tf.constant(bool(rhyme)),
+        no_repeat=tf.constant(bool(no_repeat)),
+        temperature=tf.constant(float(temperature), tf.float32),
+        top_k=tf.constant(int(top_k), tf.int32),
+        seed=tf.constant(seed, tf.int64),
+    )
+
+
+def poem_endpoints(serve):
+    """The endpoints `(name, fn, signature)` of a poet's export (`PoetryGenerator.export`):
+    `serving_default(prompt)`, a free-form poem opening with each prompt (temperature 0.8,
+    seed 0), and `generate`, the traced `tf.function` `serve` itself (its own signature)."""
+
+    def serving_default(prompt):
+        empty = tf.fill(tf.shape(prompt), "")
+        return serve(
+            tf.constant("free"), empty, prompt, empty, tf.constant(False), tf.constant(False),
+            tf.constant(0.8), tf.constant(0, tf.int32), tf.constant(0, tf.int64),
+        )
+
+    return [
+        ("serving_default", serving_default, [tf.TensorSpec([None], tf.string, name="prompt")]),
+        ("generate", serve, None),
+    ]

@@ -25,7 +25,7 @@ import tensorflow as tf
 from rnnapps.builders.seq2seq import decoder_step_fn
 from rnnapps.data.parallel import END_ID, START_ID
 from rnnapps.decoding import BanTokens, beam_search, sample
-from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, assert_batch_within
+from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, assert_batch_within, run_by_length
 from rnnapps.errors import ConfigError
 from rnnapps.export import text_signature
 from rnnapps.text import detokenize_graph
@@ -236,10 +236,45 @@ def check_decoding_options(beam_width, num_results, max_length, length_penalty, 
         raise ConfigError(f"length_penalty must be a finite number, got {length_penalty!r}")
 
 
+def decoding_facts(beam_width, num_results, length_penalty, default_length):
+    """What an export's metadata says about its decoding (`rnnapps.json`'s "decoding")."""
+    return {
+        "beam_width": beam_width, "num_results": num_results, "length_penalty": float(length_penalty),
+        "default_max_length": default_length, "max_length_limit": MAX_TRANSLATION_LENGTH,
+    }
+
+
+def translation_graph(options, beam_width=1, num_results=1):
+    """The `tf.function` `(source, max_length, length_penalty) -> outputs` that
+    `Translator.translate` runs (`options`: `translation_fn`'s keyword arguments other
+    than the beam's and the length penalty, a request input here)."""
+    run = translation_fn(**options, beam_width=beam_width, num_results=num_results)
+    signature = translation_signature() + [tf.TensorSpec([], tf.float32, name="length_penalty")]
+    return tf.function(run, input_signature=signature, reduce_retracing=True)
+
+
+def run_translation_graph(graph, texts, max_length, length_penalty, batch_size):
+    """Runs a `translation_graph` on byte strings in length-sorted chunks of `batch_size`
+    (`rnnapps.decoding.limits.run_by_length`); returns one row of numpy outputs per text."""
+    length, penalty = tf.constant(max_length, tf.int32), tf.constant(float(length_penalty), tf.float32)
+    return run_by_length(texts, batch_size, lambda chunk: graph(chunk, length, penalty))
+
+
 def translation_endpoints(options, beam_width, num_results, default_length):
-    """The SavedModel endpoints of a translator: `serving_default` (greedy, `default_length`
-    tokens), `translate` (beam search of `beam_width`, `num_results` kept) and `greedy`;
-    `options` are `translation_fn`'s keyword arguments other than the beam's."""
+    """The SavedModel endpoints of a translator (`Translator.export`); `options` are
+    `translation_fn`'s keyword arguments other than the beam's.
+
+    - `serving_default(source: string[None])` -> `translation: string[None]` (greedy, at
+      most `default_length` tokens).
+    - `translate(source: string[None], max_length: int32[])` -> beam search of
+      `beam_width`, `num_results` kept: `translations: string[None, R]`, `scores:
+      float32[None, R]`, the best result's `attention: float32[None, T_out, T_src]` and
+      `tokens: string[None, T_out]`, and `source_tokens: string[None, T_src]` (the
+      attention's columns).
+    - `greedy(source, max_length)` -> the same outputs, greedy (R = 1).
+    A request's `max_length` is clipped to [0, `MAX_TRANSLATION_LENGTH`]; a request of
+    more than `limits.max_batch` sources fails.
+    """
     greedy_run = translation_fn(**options)
     beam_run = translation_fn(**options, beam_width=beam_width, num_results=num_results)
 
@@ -257,3 +292,13 @@ def translation_endpoints(options, beam_width, num_results, default_length):
         ("translate", translate, translation_signature()),
         ("greedy", greedy, translation_signature()),
     ]
+
+
+def translation_results(texts, rows, num_results=1, details=False):
+    """What `Translator.translate` returns for each source from its row of `translation_fn`
+    outputs (numpy): its `Translation` (`details`), else its translation (a string), or its
+    `num_results` best translations (a list) when that is more than 1."""
+    if details:
+        return [translation_details(text, row) for text, row in zip(texts, rows)]
+    results = [[_text(t) for t in row["translations"]] for row in rows]
+    return [r[0] for r in results] if num_results == 1 else results

@@ -21,7 +21,9 @@ import re
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from rnnapps.checks import check_texts
 from rnnapps.errors import ConfigError, DataError
 
 TOKENIZERS = ("13a", "none")
@@ -228,6 +230,11 @@ class BleuCallback(keras.callbacks.Callback):
         self.bleu_options = bleu_options
         self.last_score = None
 
+    @classmethod
+    def on_pairs(cls, translate_fn, pairs, every=1, verbose=1):
+        """The callback over `(source, reference)` pairs (e.g. `held_out_batches`' sample)."""
+        return cls(translate_fn, [s for s, _ in pairs], [t for _, t in pairs], every=every, verbose=verbose)
+
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
@@ -289,3 +296,24 @@ def translation_report(sources, references, hypotheses, match_keys, beam_width=1
         beam_width=int(beam_width),
         examples=list(zip(sources, references, hypotheses))[: max(0, int(num_examples))],
     )
+
+
+def token_match_keys(vectorizer):
+    """`keys(texts)`: each text as the tuple of its lowercase tokens, as `vectorizer` (a
+    translator's target side) tokenizes it: what exact match compares."""
+
+    def keys(texts):
+        tokens = vectorizer.tokenize(tf.strings.lower(tf.constant(check_texts(texts)), encoding="utf-8"))
+        return [tuple(row) for row in tokens.to_list()]
+
+    return keys
+
+
+def pairs_report(pairs, translate_fn, match_keys, beam_width=1, num_examples=3):
+    """The `translation_report` of `translate_fn(sources)` on `(source, reference)` pairs
+    (`Translator.evaluate`); `DataError` when there are none."""
+    if not pairs:
+        raise DataError("the evaluation data is empty: it yielded no pairs")
+    sources = [s for s, _ in pairs]
+    references = [t for _, t in pairs]
+    return translation_report(sources, references, translate_fn(sources), match_keys, beam_width, num_examples)

@@ -2,8 +2,11 @@
 text generator and the poetry app."""
 
 import dataclasses
+import math
 
 import tensorflow as tf
+
+from rnnapps.training.lm_callbacks import perplexity_figures
 
 
 def masked_nll(logits, targets):
@@ -43,6 +46,16 @@ class PerplexityReport:
     bits_per_token: float
     num_tokens: int
     num_chars: int
+
+    @classmethod
+    def from_nll(cls, total, count, num_chars, level):
+        """The report of a text's summed NLL `total` (nats) over `count` scored tokens of
+        `level` ("char": a token is a character; "word": bits spread over `num_chars`)."""
+        mean = total / max(1, count)
+        perplexity, _ = perplexity_figures(mean)
+        bits_per_token = mean / math.log(2.0)
+        bits_per_char = total / math.log(2.0) / max(1, num_chars) if level == "word" else bits_per_token
+        return cls(perplexity, bits_per_char, bits_per_token, count, num_chars)
 
     def to_dict(self):
         return dataclasses.asdict(self)

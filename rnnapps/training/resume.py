@@ -127,6 +127,23 @@ def check_backup_identity(backup_dir, identity):
     atomic_write_text(path, json.dumps(identity, ensure_ascii=False, indent=1))
 
 
+def backup_location(kind, resume=False, backup_dir=None, checkpoint_dir=None):
+    """The `BackupAndRestore` directory of a fit: `backup_dir`, else (with `resume`) next to
+    the checkpoints, else `rnnapps_backup/<kind>` in the working directory; None: no backup.
+
+    Example:
+        >>> backup_location("poetry", resume=True)
+        'rnnapps_backup/poetry'
+    """
+    if backup_dir is not None:
+        return os.fspath(backup_dir)
+    if not resume:
+        return None
+    if checkpoint_dir is not None:
+        return os.path.join(os.fspath(checkpoint_dir), "backup")
+    return os.path.join("rnnapps_backup", kind)
+
+
 def atomic_write_text(path, text):
     """Writes `text` to `path` via a temporary file and a rename (never half-written)."""
     temporary = f"{path}.tmp-{os.getpid()}"

@@ -28,6 +28,14 @@ class StatefulTrainer(GradNormTrainStep, keras.Model):
         >>> trainer = StatefulTrainer(models.forward, 4, models.state_sizes)                          # doctest: +SKIP
     """
 
+    @classmethod
+    def continuing(cls, models, batch_size):
+        """A trainer of `LanguageModels` that continues their train model's training: it shares
+        its weights, optimizer (iteration count and slots) and loss. Call it in the app's scope."""
+        trainer = cls(models.forward, batch_size, models.state_sizes)
+        trainer.compile(optimizer=models.train.optimizer, loss=models.train.loss)
+        return trainer
+
     def __init__(self, forward, batch_size, state_sizes, **kwargs):
         super().__init__(**kwargs)
         if int(batch_size) < 1:

@@ -6,7 +6,7 @@ import uuid
 
 import numpy as np
 
-from rnnapps.errors import ConfigError
+from rnnapps.errors import ConfigError, DataError
 from rnnapps.viz.common import _font_families, _label, _new_figure, _save
 
 
@@ -82,3 +82,15 @@ def plot_translation(detail, path=None, title=None):
         os.fspath(path),
         title=title if title is not None else f"{detail.source}  ->  {detail.translation}",
     )
+
+
+def plot_translator_attention(translator, source, path=None, beam_width=1, title=None):
+    """`Translator.plot_attention`: translates the one string `source` with the trained
+    `translator` and draws its attention (`plot_translation`); `ConfigError` for a
+    translator without attention. Returns the PNG path."""
+    if translator.spec.attention == "none":
+        raise ConfigError("this translator has no attention (attention='none'): there is nothing to plot")
+    if not isinstance(source, (str, bytes)):
+        raise DataError(f"source must be one string, got {type(source).__name__}")
+    detail = translator.translate(source, beam_width=beam_width, return_details=True)
+    return plot_translation(detail, path, title)

@@ -11,6 +11,7 @@ import pytest
 
 import rnnapps
 from rnnapps.errors import ConfigError
+from rnnapps.training.resume import backup_location
 from tests.helpers import tiny_sentiment_data
 
 TEXT = "the cat sat on the mat. the dog sat on the log.\n" * 6
@@ -108,11 +109,11 @@ def test_a_backup_dir_with_foreign_files_is_refused_and_left_intact(tmp_path):
 
 
 def test_where_resume_puts_its_backup():
-    app = classifier()
-    assert app._backup_location(False, None, "ckpt", False) is None  # not asked
-    assert app._backup_location(True, None, "ckpt", False) == os.path.join("ckpt", "backup")
-    assert app._backup_location(True, None, None, False) == os.path.join("rnnapps_backup", "sentiment")
-    assert app._backup_location(False, "mine", "ckpt", False) == "mine"  # a backup_dir alone resumes too
+    kind = classifier().kind
+    assert backup_location(kind, False, None, "ckpt") is None  # not asked
+    assert backup_location(kind, True, None, "ckpt") == os.path.join("ckpt", "backup")
+    assert backup_location(kind, True, None, None) == os.path.join("rnnapps_backup", "sentiment")
+    assert backup_location(kind, False, "mine", "ckpt") == "mine"  # a backup_dir alone resumes too
 
 
 # The translator under bfloat16 takes ~25 s on 2 CPU cores (emulated bfloat16 maths): a large test.
@@ -217,6 +218,8 @@ def test_optimizer_state_survives_save_and_load_and_fit_continues_from_it(make, 
     saved_slots = [np.array(v) for v in optimizer.variables]
     loaded = rnnapps.load(app.save(tmp_path / "app"))
     reloaded = loaded.model.optimizer
+    settings = lambda o: {k: v for k, v in o.get_config().items() if k != "name"}  # noqa: E731  (a rebuilt one is renamed)
+    assert type(reloaded) is type(optimizer) and settings(reloaded) == settings(optimizer)  # the app's one optimizer spec
     assert int(reloaded.iterations.numpy()) == iterations  # the language-model apps used to come back at 0
     assert len(reloaded.variables) == len(saved_slots)
     for mine, theirs in zip(reloaded.variables, saved_slots):

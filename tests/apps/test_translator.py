@@ -299,6 +299,35 @@ def test_a_save_from_before_attention_norm_loads_without_it(task, tmp_path):
     assert rnnapps.Translator(**{**SMALL, "attention_norm": True}).spec.resolved_attention_norm
 
 
+def test_a_save_from_before_the_spec_held_the_optimizer_settings_loads_with_them(task, tmp_path):
+    # Before Seq2SeqSpec had the optimizer fields, the Translator kept them apart and wrote
+    # them into config.json after the text options; the same flat keys now fill its spec.
+    train, _ = task
+    options = {**SMALL, "optimizer": "rmsprop", "learning_rate": 4e-3, "global_clipnorm": 2.0}
+    trained = rnnapps.Translator(**options)
+    trained.fit(train[:200], epochs=1, batch_size=32, validation_split=0, seed=0, verbose=0)
+    path = trained.save(tmp_path / "old")
+    config_path = tmp_path / "old" / "config.json"
+    document = json.loads(config_path.read_text(encoding="utf-8"))
+    config = document["config"]
+    optimizer_keys = ["optimizer", "learning_rate", "clipnorm", "global_clipnorm", "clipvalue", "optimizer_options"]
+    later = list(trained.text_options) + ["replace_unknown"] + optimizer_keys + ["mixed_precision"]
+    old_order = [key for key in config if key not in later] + later  # architecture first, as the old code wrote it
+    document["config"] = {key: config[key] for key in old_order}
+    config_path.write_text(json.dumps(document), encoding="utf-8")
+    reloaded = rnnapps.load(path)
+    assert (reloaded.spec.optimizer, reloaded.spec.learning_rate, reloaded.spec.global_clipnorm) == ("rmsprop", 4e-3, 2.0)
+    assert reloaded.get_config() == trained.get_config()
+    optimizer = reloaded.model.optimizer
+    assert isinstance(optimizer, keras.optimizers.RMSprop)
+    assert (optimizer.clipnorm, optimizer.global_clipnorm) == (None, 2.0)
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(4e-3)
+    steps = int(trained.model.optimizer.iterations.numpy())
+    assert int(optimizer.iterations.numpy()) == steps
+    reloaded.fit(train[:200], epochs=1, batch_size=32, validation_split=0, seed=0, verbose=0)
+    assert int(reloaded.model.optimizer.iterations.numpy()) == 2 * steps
+
+
 def test_passes_the_shared_app_checks(tmp_path):
     sources = ["one two three", "four five", "six"]
     run_app_test(
