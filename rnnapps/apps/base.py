@@ -21,6 +21,7 @@ import tensorflow as tf
 
 import rnnapps
 from rnnapps.checks import check_int, check_optional_int, check_real
+from rnnapps.dataset_iteration import ends_promptly
 from rnnapps.errors import ConfigError, DataError, ModelFileError
 from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.apps.saved import (  # noqa: F401  (is_saved_app, read_saved_config: public here too)
@@ -381,8 +382,8 @@ class App:
                 init_output_bias(self._output_layer(), dataset_targets(output_prior))
             try:
                 history = (model or self.model).fit(
-                    train,
-                    validation_data=validation,
+                    ends_promptly(train),
+                    validation_data=None if validation is None else ends_promptly(validation),
                     epochs=int(epochs),
                     callbacks=all_callbacks,
                     verbose=verbose,

@@ -18,6 +18,7 @@ from rnnapps.data import (
 )
 from rnnapps.data.pipeline import SORT_CHUNK_BATCHES
 from rnnapps.data.sources import label_order
+from rnnapps.dataset_iteration import ends_promptly
 from rnnapps.decoding.limits import run_by_length
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.export import text_signature
@@ -332,7 +333,7 @@ class SentimentClassifier(App):
         serve = self._serving_fn()
         truths, predictions = [], []
         with source.reading():
-            for texts, label_batch in source.dataset.ragged_batch(int(batch_size)):
+            for texts, label_batch in ends_promptly(source.dataset.ragged_batch(int(batch_size))):
                 predictions.append(serve(texts)["probabilities"].numpy())
                 names = label_batch.to_list() if self.task == "multilabel" else label_batch.numpy().tolist()
                 truths.extend(names)

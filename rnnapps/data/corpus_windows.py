@@ -25,6 +25,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from rnnapps.dataset_iteration import ends_promptly
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.text.vectorizer import OOV_ID
 from rnnapps.text.vocabulary import build_vocabulary
@@ -134,7 +135,7 @@ def scan_corpus(corpus, vectorizer, max_tokens=None, min_count=1, *, build=None,
     num_chars = num_unknown = 0
     batches = corpus.documents().batch(ENCODE_BATCH).map(summarize, num_parallel_calls=tf.data.AUTOTUNE)
     with corpus.reading():
-        for summary in batches.prefetch(2).as_numpy_iterator():
+        for summary in ends_promptly(batches.prefetch(2)).as_numpy_iterator():
             lengths.append(summary["lengths"])
             documents.append(summary["documents"])
             num_chars += int(summary["chars"])

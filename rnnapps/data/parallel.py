@@ -33,6 +33,7 @@ from rnnapps.data.parallel_sources import (  # re-exported: one import path for 
 )
 from rnnapps.data.pipeline import SORT_CHUNK_BATCHES, batch_sorted_chunks
 from rnnapps.checks import check_known_options
+from rnnapps.dataset_iteration import ends_promptly
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.text import TextVectorizer, build_vocabulary
 from rnnapps.text.vectorizer import SEQUENCE_MARKERS, marker_ids, with_markers
@@ -201,7 +202,7 @@ def build_translation_vectorizers(
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     with pairs.reading():
-        for batch in batches.prefetch(2):
+        for batch in ends_promptly(batches.prefetch(2)):
             for side, tokens in zip(sides, batch):
                 row_lengths = tokens.row_lengths().numpy()
                 counters[side].update(tokens.flat_values.numpy())
@@ -311,7 +312,7 @@ def first_pairs(dataset, limit=None):
         dataset = dataset.take(int(limit))
     text = lambda value: value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)  # noqa: E731
     pairs = []
-    for sources, targets in dataset.batch(1024).as_numpy_iterator():
+    for sources, targets in ends_promptly(dataset.batch(1024)).as_numpy_iterator():
         pairs.extend((text(s), text(t)) for s, t in zip(sources, targets))
     return pairs
 

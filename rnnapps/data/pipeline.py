@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.data.source import HASH_BUCKETS, held_out_threshold, in_held_out  # noqa: F401 (HASH_BUCKETS re-exported)
+from rnnapps.dataset_iteration import ends_promptly
 from rnnapps.errors import DataError
 
 TASKS = ("binary", "multiclass", "multilabel")
@@ -64,7 +65,7 @@ def scan(labelled, vectorizer, multi_label, batch_size=512, allow_empty=False):
         lambda texts, label: (vectorizer.tokenize(texts), label), num_parallel_calls=tf.data.AUTOTUNE
     )
     with labelled.reading():
-        for token_batch, label_batch in batches.prefetch(2):
+        for token_batch, label_batch in ends_promptly(batches.prefetch(2)):
             lengths = token_batch.row_lengths().numpy()
             tokens.update(token_batch.flat_values.numpy())
             flat_labels = label_batch.flat_values if multi_label else label_batch
@@ -258,7 +259,7 @@ def make_training_batches(
 def padding_fraction(batches, max_batches=None):
     """Fraction of padded positions in a dataset of `(ids, target)` batches (for reports)."""
     real = padded = 0
-    for index, (ids, _) in enumerate(batches):
+    for index, (ids, _) in enumerate(ends_promptly(batches)):
         if max_batches is not None and index >= max_batches:
             break
         ids = np.asarray(ids)

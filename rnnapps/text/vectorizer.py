@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from rnnapps.dataset_iteration import ends_promptly
 from rnnapps.errors import ConfigError, DataError
 from rnnapps.text.tokenize import LEVELS, PUNCTUATION_MODES, tokenize
 from rnnapps.text.vocabulary import OOV_TOKEN, PAD_TOKEN, RESERVED_TOKENS, build_vocabulary
@@ -197,7 +198,7 @@ class TextVectorizer(keras.layers.Layer):
         batches = texts.batch(batch_size).map(
             lambda batch: self.tokenize(batch).flat_values, num_parallel_calls=tf.data.AUTOTUNE
         )
-        for tokens in batches.prefetch(2).as_numpy_iterator():
+        for tokens in ends_promptly(batches.prefetch(2)).as_numpy_iterator():
             yield tokens
 
     # -- transformation -------------------------------------------------------------

@@ -21,6 +21,7 @@ Example:
 import keras
 import numpy as np
 
+from rnnapps.dataset_iteration import ends_promptly
 from rnnapps.errors import ConfigError
 
 # Enough targets for frequencies that matter (a few seconds of pipeline at most).
@@ -79,5 +80,5 @@ def init_output_bias(layer, target_batches, max_tokens=MAX_PRIOR_TOKENS, ignore_
 
 def dataset_targets(dataset):
     """The target arrays of a `tf.data` dataset of `(inputs, targets)` batches, as numpy."""
-    for _, targets in dataset:
+    for _, targets in ends_promptly(dataset):
         yield targets.numpy()
