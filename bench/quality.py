@@ -18,6 +18,8 @@ held-out test split. The corpora come from registry packages (bench/quality_data
     python bench/quality.py                                # every task at the issue's budgets (~2.5 h)
     python bench/quality.py --tasks poetry --budget-minutes 5
     python bench/quality.py --budget-scale 0.25            # every budget x 0.25 (a quicker, weaker check)
+    python bench/quality.py --tasks sentiment --json-out s.json                         # then, to tune:
+    python bench/quality.py --tasks sentiment --peers-from s.json --app-options '{"units": 128}'
 
 Budgets are counted on a clock that both sides share. `--clock cpu` (the default) counts
 this process's CPU time divided by the number of cores (2 CPU-seconds make one second on
@@ -41,6 +43,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 BUDGET_MINUTES = {"sentiment": 10, "char_lm": 15, "word_lm": 15, "poetry": 15, "translation": 20}
 TASKS = tuple(BUDGET_MINUTES)
 SAMPLE_TEMPERATURE = 0.8
+# For tuning runs only (--app-options, --peers-from); a verdict run leaves both empty.
+TUNING = {"app_options": {}, "peers": {}}
 NUM_SAMPLES = 200
 
 
@@ -93,37 +97,39 @@ def run_sentiment(paths, seconds):
 
     train, valid, test = (read_tsv(paths[s], ("text", "label")) for s in ("train", "valid", "test"))
     names = sorted({label for _, label in train})
-    app = rnnapps.SentimentClassifier()
+    app = rnnapps.SentimentClassifier(**TUNING["app_options"])
     _, app_time = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
     report = app.evaluate(paths["test"])
-    peer_predict, peer_time = timed(lambda: sentiment_peer(
-        [t for t, _ in train], np.array([names.index(l) for _, l in train]),
-        [t for t, _ in valid], np.array([names.index(l) for _, l in valid]), names, seconds))
-    peer_report = classification_report([names.index(l) for _, l in test], list(peer_predict([t for t, _ in test])), names)
-    return {
-        "app": {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "seconds": app_time},
-        "peer": {"accuracy": peer_report.accuracy, "macro_f1": peer_report.macro_f1, "seconds": peer_time},
-    }
+    peer = TUNING["peers"].get("sentiment")
+    if peer is None:
+        peer_predict, peer_time = timed(lambda: sentiment_peer(
+            [t for t, _ in train], np.array([names.index(l) for _, l in train]),
+            [t for t, _ in valid], np.array([names.index(l) for _, l in valid]), names, seconds))
+        peer_report = classification_report([names.index(l) for _, l in test], list(peer_predict([t for t, _ in test])), names)
+        peer = {"accuracy": peer_report.accuracy, "macro_f1": peer_report.macro_f1, "seconds": peer_time}
+    return {"app": {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "seconds": app_time}, "peer": peer}
 
 
 def run_lm(paths, seconds, level):
     import rnnapps
     from quality_peers import lm_peer
 
-    app = rnnapps.TextGenerator(level=level)
+    app = rnnapps.TextGenerator(**{"level": level, **TUNING["app_options"]})
     _, app_time = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
     report = app.evaluate(paths["test"])
     # The peer trains on the same token ids (the app's vocabulary), so both perplexities count the same tokens.
     vectorizer = app.vectorizer
-    ids = {split: encode_text(vectorizer, read_text(paths[split])) for split in ("train", "valid", "test")}
-    score, peer_time = timed(lambda: lm_peer(ids["train"], ids["valid"], vectorizer.vocabulary_size, seconds))
-    nll, count = score(ids["test"])
-    # bits/char as the app reports it: mean bits per token x tokens per character of the test text.
-    peer = {
-        "perplexity": math.exp(nll / count),
-        "bits_per_char": (nll / count) / math.log(2) * (report.num_tokens / max(1, report.num_chars)),
-        "seconds": peer_time,
-    }
+    peer = TUNING["peers"].get(f"{level}_lm")
+    if peer is None:
+        ids = {split: encode_text(vectorizer, read_text(paths[split])) for split in ("train", "valid", "test")}
+        score, peer_time = timed(lambda: lm_peer(ids["train"], ids["valid"], vectorizer.vocabulary_size, seconds))
+        nll, count = score(ids["test"])
+        # bits/char as the app reports it: mean bits per token x tokens per character of the test text.
+        peer = {
+            "perplexity": math.exp(nll / count),
+            "bits_per_char": (nll / count) / math.log(2) * (report.num_tokens / max(1, report.num_chars)),
+            "seconds": peer_time,
+        }
     return {
         "app": {"perplexity": report.perplexity, "bits_per_char": report.bits_per_char, "seconds": app_time},
         "peer": peer,
@@ -135,17 +141,17 @@ def run_poetry(paths, seconds):
     from quality_peers import poetry_peer
     from rnnapps.data.poems import is_valid_poem
 
-    app = rnnapps.PoetryGenerator()
+    app = rnnapps.PoetryGenerator(**TUNING["app_options"])
     _, app_time = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
     report = app.evaluate(paths["test"], form="qilv", num_samples=NUM_SAMPLES, temperature=SAMPLE_TEMPERATURE)
-    (nll, sample), peer_time = timed(lambda: poetry_peer(read_poems(paths["train"]), read_poems(paths["valid"]), seconds))
-    total, count = nll(read_poems(paths["test"]))
-    samples = sample(NUM_SAMPLES, SAMPLE_TEMPERATURE)
-    return {
-        "app": {"perplexity": report.perplexity, "valid_free": report.free_validity, "seconds": app_time},
-        "peer": {"perplexity": math.exp(total / count), "valid_free": sum(is_valid_poem(p, "qilv") for p in samples) / len(samples),
-                 "seconds": peer_time},
-    }
+    peer = TUNING["peers"].get("poetry")
+    if peer is None:
+        (nll, sample), peer_time = timed(lambda: poetry_peer(read_poems(paths["train"]), read_poems(paths["valid"]), seconds))
+        total, count = nll(read_poems(paths["test"]))
+        samples = sample(NUM_SAMPLES, SAMPLE_TEMPERATURE)
+        peer = {"perplexity": math.exp(total / count), "valid_free": sum(is_valid_poem(p, "qilv") for p in samples) / len(samples),
+                "seconds": peer_time}
+    return {"app": {"perplexity": report.perplexity, "valid_free": report.free_validity, "seconds": app_time}, "peer": peer}
 
 
 def run_translation(paths, seconds):
@@ -154,13 +160,15 @@ def run_translation(paths, seconds):
     from rnnapps.training.bleu import corpus_bleu
 
     train, valid, test = (read_tsv(paths[s], ("source", "target")) for s in ("train", "valid", "test"))
-    app = rnnapps.Translator()
+    app = rnnapps.Translator(**TUNING["app_options"])
     _, app_time = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
     sources, references = [s for s, _ in test], [t for _, t in test]
     app_bleu = corpus_bleu(references, app.translate(sources), lowercase=True, tokenize="13a").score
-    translate, peer_time = timed(lambda: translation_peer(train, valid, seconds))
-    peer_bleu = corpus_bleu(references, translate(sources), lowercase=True, tokenize="13a").score
-    return {"app": {"bleu": app_bleu, "seconds": app_time}, "peer": {"bleu": peer_bleu, "seconds": peer_time}}
+    peer = TUNING["peers"].get("translation")
+    if peer is None:
+        translate, peer_time = timed(lambda: translation_peer(train, valid, seconds))
+        peer = {"bleu": corpus_bleu(references, translate(sources), lowercase=True, tokenize="13a").score, "seconds": peer_time}
+    return {"app": {"bleu": app_bleu, "seconds": app_time}, "peer": peer}
 
 
 RUNNERS = {
@@ -224,7 +232,15 @@ def main(argv=None):
     parser.add_argument("--json-out", help="also write the results here")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                         help="what a budget counts: process CPU time / cores (default), or wall time")
+    parser.add_argument("--app-options", type=json.loads, default={},
+                        help="tuning: JSON constructor options for every task's app (not the defaults: no verdict)")
+    parser.add_argument("--peers-from", help="tuning: reuse the peers' results of an earlier --json-out at the same budget")
     args = parser.parse_args(argv)
+    TUNING["app_options"] = dict(args.app_options)
+    if args.peers_from:
+        with open(args.peers_from, encoding="utf-8") as handle:
+            earlier = json.load(handle)
+        TUNING["peers"] = {task: result["peer"] for task, result in earlier["results"].items()}
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = set(tasks) - set(TASKS)
@@ -253,6 +269,9 @@ def main(argv=None):
             with open(args.json_out, "w", encoding="utf-8") as handle:
                 json.dump({"budgets": budgets, "results": results}, handle, indent=2)
     met = print_table(results, budgets) and len(results) == len(tasks)
+    if TUNING["app_options"]:
+        print(f"tuning run with app options {TUNING['app_options']}: not a verdict on the defaults", flush=True)
+        met = False
     return 0 if met else 1
 
 
