@@ -25,16 +25,8 @@ from rnnapps.dataset_iteration import ends_promptly
 from rnnapps.errors import ConfigError, DataError, ModelFileError
 from rnnapps.apps.graph_cache import GraphCache
 from rnnapps.apps.saved import (  # noqa: F401  (is_saved_app, read_saved_config: public here too)
-    CONFIG_FILE,
-    FORMAT_VERSION,
-    HISTORY_FILE,
-    MODEL_FILE,
-    VOCABULARY_FILE,
-    check_declared_sizes,
-    check_model_file_sizes,
-    is_saved_app,
-    load_model_file,
-    read_saved_config,
+    CONFIG_FILE, FORMAT_VERSION, HISTORY_FILE, MODEL_FILE, VOCABULARY_FILE, check_declared_sizes,
+    check_model_file_sizes, is_saved_app, load_model_file, read_saved_config,
 )
 from rnnapps.export import export_serving
 from rnnapps.io_utils import replace_directory
