@@ -14,6 +14,7 @@ retired copy next to a complete `<name>`: the next save removes it.
 """
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -56,6 +57,23 @@ def _fsync_path(path, flags):
         pass
     finally:
         os.close(descriptor)
+
+
+def read_json_file(path, what):
+    """The JSON document in the file `path`, or a `ModelFileError` naming `what` when the
+    file cannot be read or is not UTF-8 JSON (a missing file is the caller's to word).
+
+    Example:
+        >>> read_json_file("models/tang/config.json", "app config")["app"]  # doctest: +SKIP
+        'poetry'
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{what} {path} is corrupted: not UTF-8 JSON ({error})") from None
+    except OSError as error:
+        raise ModelFileError(f"{what} {path} cannot be read: {error.strerror or error}") from None
 
 
 @contextlib.contextmanager

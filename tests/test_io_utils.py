@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from rnnapps.errors import ConfigError, ModelFileError
-from rnnapps.io_utils import check_plain_name, publish_version, recover_directory, replace_directory
+from rnnapps.io_utils import check_plain_name, publish_version, read_json_file, recover_directory, replace_directory
 
 
 def is_ours(directory):
@@ -124,3 +124,15 @@ def test_plain_names_are_accepted(tmp_path):
     assert check_plain_name("sentiment-v2") == "sentiment-v2"
     path = publish_version(writer("x"), tmp_path, "sentiment-v2")
     assert path == str(tmp_path / "sentiment-v2" / "1")
+
+
+def test_read_json_file_turns_unreadable_or_broken_json_into_model_file_errors(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text('{"app": "poetry"}', encoding="utf-8")
+    assert read_json_file(good, "app config") == {"app": "poetry"}
+    for name, content in (("half.json", b'{"app": "poe'), ("latin1.json", b'["\xe9t\xe9"]')):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ModelFileError, match=r"^vocabulary file .*latin1.json is corrupted: not UTF-8 JSON|^vocabulary file .*half.json is corrupted: not UTF-8 JSON"):
+            read_json_file(tmp_path / name, "vocabulary file")
+    with pytest.raises(ModelFileError, match=r"^training history .* cannot be read"):
+        read_json_file(tmp_path, "training history")  # a directory, not a file

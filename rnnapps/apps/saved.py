@@ -9,7 +9,7 @@ import zipfile
 import keras
 
 from rnnapps.errors import ModelFileError
-from rnnapps.io_utils import recover_directory
+from rnnapps.io_utils import read_json_file, recover_directory
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
@@ -65,11 +65,7 @@ def read_saved_config(path):
         raise ModelFileError(f"no saved app at {path}: the directory does not exist")
     if not os.path.isfile(config_path):
         raise ModelFileError(f"{path} is not a saved rnnapps app: {CONFIG_FILE} is missing")
-    try:
-        with open(config_path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"{config_path} is corrupted: {error}") from None
+    document = read_json_file(config_path, "app config")
     if not isinstance(document, dict) or not isinstance(document.get("app"), str):
         raise ModelFileError(f"{config_path} does not describe an rnnapps app")
     version = document.get("format_version", 0)

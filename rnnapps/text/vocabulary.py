@@ -10,6 +10,7 @@ import json
 import os
 
 from rnnapps.errors import DataError, ModelFileError
+from rnnapps.io_utils import read_json_file
 
 PAD_TOKEN = ""
 OOV_TOKEN = "[UNK]"
@@ -60,11 +61,7 @@ def load_vocabulary(path):
     """Reads a vocabulary written by `save_vocabulary`, with a clear error if it is damaged."""
     if not os.path.isfile(path):
         raise ModelFileError(f"vocabulary file not found: {path}")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            vocabulary = json.load(handle)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"vocabulary file {path} is corrupted: {error}") from None
+    vocabulary = read_json_file(path, "vocabulary file")
     if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
         raise ModelFileError(f"vocabulary file {path} is not a JSON list of strings")
     return vocabulary

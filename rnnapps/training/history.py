@@ -1,10 +1,10 @@
 """`TrainingHistory`: epoch logs and per-step gradient norms, as saved next to an app."""
 
-import json
 import math
 import os
 
 from rnnapps.errors import ModelFileError
+from rnnapps.io_utils import read_json_file
 
 
 def _number(value):
@@ -81,11 +81,7 @@ class TrainingHistory:
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise ModelFileError(f"no training history at {path}: the file does not exist")
-        try:
-            with open(path, encoding="utf-8") as handle:
-                document = json.load(handle)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ModelFileError(f"{path} is not a JSON training history: {error}") from None
+        document = read_json_file(path, "training history")
         if not isinstance(document, dict) or not all(
             isinstance(v, (list, dict)) or v is None for v in document.values()
         ):
