@@ -9,6 +9,7 @@ from rnnapps.apps.base import MAX_BATCH_SIZE, App, register_app
 from rnnapps.builders.language_model import LanguageModelSpec, build_language_model, language_model_objective
 from rnnapps.data.poem_batches import END, REQUIRED_TOKENS, START, check_poem_vocabulary, poem_batches, scan_poems
 from rnnapps.data.poems import is_valid_poem, poem_form, poem_source
+from rnnapps.checks import check_real
 from rnnapps.decoding import check_sampling_options
 from rnnapps.decoding.limits import DEFAULT_LIMITS, RequestLimits, check_int, check_seed, chunks
 from rnnapps.decoding.poetry import PoemTables
@@ -37,9 +38,12 @@ class PoetryGenerator(App):
     Args:
         cell, units, depth, embedding_dim, dropout, recurrent_dropout, connection,
             tie_embeddings, output_dropout: the model (see `LanguageModelSpec`);
-            default a 2-layer LSTM(256) over 256-wide embeddings.
+            default a GRU(512) over 256-wide embeddings.
         titles: train with each poem's title before it, so a `mood` (a title-like
             text) can prime generation.
+        untitled_share: with titles, this share of the training poems (drawn anew
+            each epoch) comes without its title, so poems written with no mood
+            start the way the model was trained to start them.
         max_vocab: keep the most frequent characters only (default all); the rest
             become `<unk>`, which is never generated.
         min_count: characters seen fewer times become `<unk>`.
@@ -60,7 +64,7 @@ class PoetryGenerator(App):
         self,
         cell="gru", units=512, depth=1, embedding_dim=256,  # layers
         dropout=0.0, recurrent_dropout=0.0, connection=None, tie_embeddings=False, output_dropout=0.0,  # more model
-        titles=True,  # training sequences
+        titles=True, untitled_share=0.25,  # training sequences
         max_vocab=None, min_count=1,  # vocabulary
         optimizer="adam", learning_rate=2e-3,  # optimizer
         clipnorm=1.0, global_clipnorm=None, clipvalue=None, optimizer_options=None,
@@ -79,6 +83,7 @@ class PoetryGenerator(App):
         if int(min_count) < 1:
             raise ConfigError(f"min_count must be >= 1, got {min_count}")
         self.titles = bool(titles)
+        self.untitled_share = check_real("untitled_share", untitled_share, 0.0, 1.0)
         self.max_vocab = None if max_vocab is None else int(max_vocab)
         self.min_count = int(min_count)
         self.models = None
@@ -107,7 +112,7 @@ class PoetryGenerator(App):
 
     # -- configuration ---------------------------------------------------------------
     def get_config(self):
-        options = ("titles", "max_vocab", "min_count", "mixed_precision")
+        options = ("titles", "untitled_share", "max_vocab", "min_count", "mixed_precision")
         return {**{key: getattr(self, key) for key in options}, **dataclasses.asdict(self.spec)}
 
     def _make_vectorizer(self, vocabulary=None):
@@ -203,7 +208,8 @@ class PoetryGenerator(App):
                     raise
                 self._say(verbose_flag, "no poem fell into the validation split: training without validation data")
         train, reader = poem_batches(
-            train_source, self.vectorizer, batch_size, self.titles, shuffle=True, shuffle_buffer=shuffle_buffer, seed=seed
+            train_source, self.vectorizer, batch_size, self.titles, shuffle=True, shuffle_buffer=shuffle_buffer, seed=seed,
+            untitled_share=self.untitled_share,
         )
         self._fit_model(
             train, validation, epochs, verbose, [PerplexityLogger()] + list(callbacks or []), [reader] + readers,

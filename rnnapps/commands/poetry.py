@@ -23,7 +23,7 @@ from rnnapps.commands.common import (
 FORM_CHOICES = ("wujue", "qijue", "wulv", "qilv", "free")
 GENERATE_OPTIONS = ("form", "acrostic", "first_line", "mood", "rhyme", "no_repeat", "temperature", "top_k", "seed", "num_poems")
 MODEL_OPTIONS = (
-    *LANGUAGE_MODEL_OPTIONS, "titles", "max_vocab", "min_count", "mixed_precision",
+    *LANGUAGE_MODEL_OPTIONS, "titles", "untitled_share", "max_vocab", "min_count", "mixed_precision",
 )
 
 
@@ -46,6 +46,8 @@ def _add_train_parser(actions):
     model = parser.add_argument_group("model options")
     add_language_model_options(model, defaults)
     add_flag(model, "--no-titles", "titles", "train without titles (then --mood has nothing to prime)", sets=False)
+    model.add_argument("--untitled-share", type=float, help="share of the poems trained without their title each "
+                       "epoch, so poems written with no --mood start as trained" + note("untitled_share"))
     model.add_argument("--max-vocab", type=int, help="keep the most frequent characters only; the rest become <unk>")
     model.add_argument("--min-count", type=int, help="minimum character count for the vocabulary" + note("min_count"))
     add_optimizer_options(parser, defaults)

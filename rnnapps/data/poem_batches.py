@@ -13,6 +13,8 @@ Example:
 
 import collections
 import dataclasses
+import itertools
+import random
 
 import tensorflow as tf
 
@@ -131,7 +133,9 @@ def scan_poems(source, vectorizer=None, titles=True, max_tokens=None, min_count=
     return stats
 
 
-def poem_batches(source, vectorizer, batch_size, titles=True, shuffle=False, shuffle_buffer=10_000, seed=None):
+def poem_batches(
+    source, vectorizer, batch_size, titles=True, shuffle=False, shuffle_buffer=10_000, seed=None, untitled_share=0.0
+):
     """A `tf.data.Dataset` of `(inputs, targets)` int32 `[B, T]` batches, and its reader.
 
     Inputs are `sequence[:-1]`, targets `sequence[1:]`, right-padded with 0; targets
@@ -143,6 +147,9 @@ def poem_batches(source, vectorizer, batch_size, titles=True, shuffle=False, shu
         batch_size: poems per batch.
         titles: put each poem's title in front.
         shuffle, shuffle_buffer, seed: shuffle the poems in a bounded buffer.
+        untitled_share: with titles on, this share of the poems (drawn afresh every
+            pass, from `seed`) comes without its title, so the model also learns to
+            start a poem from START alone, as untitled generation (no mood) does.
 
     Returns:
         `(dataset, reader)`: iterate the dataset inside `with reader.reading():` so a
@@ -154,10 +161,13 @@ def poem_batches(source, vectorizer, batch_size, titles=True, shuffle=False, shu
     reader = _Reader(source.description)
     start_id = vectorizer.token_to_id(START)
 
+    passes = itertools.count()
+
     def sequences():
+        draw = random.Random(None if seed is None else int(seed) * 1_000_003 + next(passes)).random
         try:
             for poem in source:
-                yield poem_sequence(poem, titles)
+                yield poem_sequence(poem, titles and not (untitled_share and draw() < untitled_share))
         except DataError as error:
             raise trap(reader.trapped_errors, error)
 

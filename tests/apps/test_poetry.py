@@ -135,6 +135,9 @@ def test_bad_corpora_and_unfitted_use(tmp_path):
         poet.fit(str(tmp_path / "poet.tang.0.json"), epochs=1, verbose=0)
     with pytest.raises(ConfigError, match="unknown poem form"):
         poet.fit(SAMPLE, form="haiku", epochs=1, verbose=0)
+    for share in (-0.1, 1.5, "half", float("nan")):
+        with pytest.raises(ConfigError, match="untitled_share"):
+            rnnapps.PoetryGenerator(untitled_share=share)
 
 
 @pytest.fixture(scope="module")

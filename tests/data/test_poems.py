@@ -165,6 +165,31 @@ def test_batches_score_the_poem_and_end_but_not_the_title():
     assert inputs[1, 0] == 2 and (targets[1] > 0).sum() == len(DENG_GAO) + 1
 
 
+def test_an_untitled_share_of_the_poems_is_drawn_afresh_every_pass():
+    poems = [Poem(JING_YE_SI[:-2] + chr(0x4E00 + i) + "。", "静夜思") for i in range(200)]  # one text each
+    source = poem_source(poems)
+    vectorizer = TextVectorizer(level="char", lowercase=False)
+    vectorizer.set_vocabulary(scan_poems(source, vectorizer).vocabulary)
+    start_id = vectorizer.token_to_id(START)
+
+    def untitled_rows(batches, reader):
+        with reader.reading():
+            return [tuple(row) for inputs, _ in batches for row in inputs.numpy() if row[0] == start_id]
+
+    def passes(share, seed):
+        batches, reader = poem_batches(source, vectorizer, 50, untitled_share=share, seed=seed)
+        return [untitled_rows(batches, reader) for _ in range(2)]  # one dataset, two epochs
+
+    assert passes(0.0, 0) == [[], []]
+    assert [len(rows) for rows in passes(1.0, 0)] == [200, 200]
+    first, second = passes(0.25, 3)
+    assert 25 <= len(first) <= 75 and 25 <= len(second) <= 75  # about a quarter (binomial, 200 draws)
+    assert set(first) != set(second)  # other poems drawn afresh each pass...
+    assert passes(0.25, 3) == [first, second]  # ...and reproducible from the seed
+    titled, reader = poem_batches(source, vectorizer, 50, titles=False, untitled_share=0.0)
+    assert len(untitled_rows(titled, reader)) == 200
+
+
 def test_a_file_that_vanishes_while_training_becomes_a_data_error(tmp_path):
     path = tmp_path / "poems.txt"
     path.write_text(JING_YE_SI + "\n", encoding="utf-8")
