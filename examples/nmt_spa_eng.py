@@ -8,21 +8,21 @@ such as `ted_hrlr_translate/pt_to_en` (Portuguese -> English, ~50k talk sentence
     python examples/nmt_spa_eng.py --pairs spa-eng/spa.txt --reverse   # Spanish -> English
     python examples/nmt_spa_eng.py --tfds ted_hrlr_translate/pt_to_en
 
-Recommended settings (the defaults below) and why:
-- word level on both sides, lowercased, punctuation split off, words seen at least twice
-  (rarer ones become <unk>, and an output <unk> is replaced by the source word it
-  attends to, which copies names): the vocabularies stay ~10-15k words;
-- sentences cut at 30 tokens: Tatoeba sentences are short (mean ~7 words), TED ones longer;
-- Luong attention with the "general" score over a bidirectional LSTM encoder (256 units
-  per direction) and an LSTM(256) decoder, embeddings of 256: Luong without input feeding
-  trains as ordinary Keras LSTMs (the fast, cuDNN-eligible path); Bahdanau or input
-  feeding (`--attention bahdanau`, `--input-feeding`) need a step loop and train slower;
-- dropout 0.2, Adam 1e-3 with clipnorm 1.0, batch 64, early stopping on validation loss
-  (patience 2), BLEU on 500 validation pairs logged after every epoch;
-- beam search of width 4 with length penalty 0.6 for the final evaluation (both greedy
-  and beam BLEU are printed, so the gain on your data is visible).
-On a CPU, `--max-pairs 30000 --units 128` gives a first usable model much sooner than
-the full file; the export's `translate` signature uses the same beam width.
+The model is the app's default, `rnnapps.Translator()` (Luong attention with the "general"
+score over a bidirectional GRU(256) encoder and a GRU(256) decoder, embeddings of 256; word
+level on both sides, lowercased, punctuation split off, at most 50 tokens per sentence;
+Adam 1e-3 with clipnorm 1.0; at the time of writing): those are the settings tuned on real
+corpora in bench/quality.py. `--cell`, `--units` and the other model options override them.
+Luong attention without input feeding trains as ordinary Keras recurrent layers (the fast,
+cuDNN-eligible path); Bahdanau or input feeding (`--attention bahdanau`, `--input-feeding`)
+need a step loop and train slower. An output <unk> is replaced by the source word it
+attends to, which copies names.
+
+The rest: batch 64, early stopping on validation loss (patience 2), BLEU on 500 validation
+pairs logged after every epoch; beam search of width 4 with length penalty 0.6 for the
+final evaluation (both greedy and beam BLEU are printed, so the gain on your data is
+visible). On a CPU, `--max-pairs 30000 --units 128` gives a first usable model much sooner
+than the full file; the export's `translate` signature uses the same beam width.
 """
 
 import argparse
@@ -31,6 +31,8 @@ import random
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+APP_DEFAULT = "default: the app's, see `help(rnnapps.Translator)`"
 
 SAMPLES = {
     "en": ["I am cold.", "Where is the train station?", "We are going to the beach tomorrow.", "She likes to read books."],
@@ -53,14 +55,15 @@ def parse_args(argv=None):
     parser.add_argument("--heatmap", default="nmt_attention.png", help="where to save an attention heatmap")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--units", type=int, default=256)
-    parser.add_argument("--embedding-dim", type=int, default=256)
-    parser.add_argument("--min-count", type=int, default=2)
-    parser.add_argument("--max-length", type=int, default=30, help="tokens kept per sentence")
-    parser.add_argument("--cell", default="lstm", choices=("simple", "irnn", "gru", "lstm"))
-    parser.add_argument("--attention", default="luong", choices=("luong", "bahdanau"))
-    parser.add_argument("--input-feeding", action="store_true", help="Luong input feeding (slower)")
-    parser.add_argument("--dropout", type=float, default=0.2)
+    parser.add_argument("--cell", choices=("simple", "irnn", "gru", "lstm"), help=f"recurrent cell ({APP_DEFAULT})")
+    parser.add_argument("--units", type=int, help=f"decoder units, and encoder units per direction ({APP_DEFAULT})")
+    parser.add_argument("--embedding-dim", type=int, help=f"source and target embedding width ({APP_DEFAULT})")
+    parser.add_argument("--attention", choices=("luong", "bahdanau"), help=f"attention variant ({APP_DEFAULT})")
+    parser.add_argument("--input-feeding", action="store_true", default=None, help=f"Luong input feeding, slower ({APP_DEFAULT})")
+    parser.add_argument("--dropout", type=float, help=f"dropout on the recurrent inputs and before the output layer ({APP_DEFAULT})")
+    parser.add_argument("--learning-rate", type=float, help=f"Adam learning rate ({APP_DEFAULT})")
+    parser.add_argument("--min-count", type=int, help=f"words seen fewer times become <unk> ({APP_DEFAULT})")
+    parser.add_argument("--max-length", type=int, help=f"tokens kept per sentence ({APP_DEFAULT})")
     parser.add_argument("--beam-width", type=int, default=4)
     parser.add_argument("--bleu-samples", type=int, default=500, help="validation pairs translated for val_bleu each epoch")
     parser.add_argument("--tensorboard-dir", help="write TensorBoard logs here")
@@ -90,26 +93,15 @@ def main(argv=None):
     import rnnapps
 
     keras.utils.set_random_seed(42)
-    translator = rnnapps.Translator(
-        attention=args.attention,
-        input_feeding=args.input_feeding,
-        cell=args.cell,
-        units=args.units,
-        bidirectional=True,
-        dropout=args.dropout,
-        source_embedding_dim=args.embedding_dim,
-        target_embedding_dim=args.embedding_dim,
-        source_level="word",
-        target_level="word",
-        lowercase=True,
-        punctuation="split",
-        min_count=args.min_count,
-        source_max_length=args.max_length,
-        target_max_length=args.max_length,
-        learning_rate=1e-3,
-        clipnorm=1.0,
-    )
     try:
+        # Only the model options given on the command line: the app's defaults for the rest.
+        model_options = dict(
+            attention=args.attention, input_feeding=args.input_feeding, cell=args.cell, units=args.units,
+            dropout=args.dropout, learning_rate=args.learning_rate, min_count=args.min_count,
+            source_embedding_dim=args.embedding_dim, target_embedding_dim=args.embedding_dim,
+            source_max_length=args.max_length, target_max_length=args.max_length,
+        )
+        translator = rnnapps.Translator(**{k: v for k, v in model_options.items() if v is not None})
         if args.pairs:
             train, test = read_pairs(args.pairs, args.reverse, args.test_pairs, args.max_pairs)
             print(f"{args.pairs}: {len(train)} training pairs, {len(test)} held out")

@@ -82,7 +82,7 @@ def test_word_lm_example_on_a_local_text(tmp_path, capsys):
     text.write_text(LM_TEXT)
     example = load_example("word_lm")
     code = example.main([
-        str(text), "--epochs", "1", "--units", "8", "--sequence-length", "8", "--batch-size", "8",
+        str(text), "--epochs", "1", "--units", "8", "--embedding-dim", "8", "--sequence-length", "8", "--batch-size", "8",
         "--output", str(tmp_path / "model"), "--export-dir", str(tmp_path / "exports"), "--prompt", "to be",
     ])
     assert code == 0
