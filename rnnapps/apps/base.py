@@ -36,7 +36,7 @@ from rnnapps.training.history import TrainingHistory
 from rnnapps.training.optim import copy_optimizer_state
 from rnnapps.training.output_prior import dataset_targets, init_output_bias
 from rnnapps.training.resume import EpochHistoryLog, app_identity, backup_location, check_backup_identity, merge_history
-from rnnapps.training.time_budget import SCHEDULES, parse_time_limit
+from rnnapps.training.time_budget import check_lr_schedule, parse_time_limit
 
 MAX_EPOCHS = 1_000_000
 MAX_BATCH_SIZE = 1 << 20  # rows per training/prediction batch
@@ -339,8 +339,7 @@ class App:
         check_int("epochs", epochs, 1, MAX_EPOCHS)
         self._graphs.clear()  # graphs built before this fit must not outlive its weights
         time_limit = parse_time_limit(time_limit)
-        if lr_schedule not in SCHEDULES:
-            raise ConfigError(f"lr_schedule must be one of {SCHEDULES}, got {lr_schedule!r}")
+        check_lr_schedule(lr_schedule)
         location = backup_location(self.kind, resume, backup_dir, checkpoint_dir)
         if location is not None and backup_dir is None:
             self._say(verbose, f"resumable training: backup in {location} (rerun the same fit after a crash to continue)")

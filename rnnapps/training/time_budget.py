@@ -29,6 +29,18 @@ def _monotonic():
     return time.monotonic()
 
 
+def check_lr_schedule(schedule):
+    """Returns `schedule`, or raises `ConfigError` unless it is one of `SCHEDULES`.
+
+    Example:
+        >>> check_lr_schedule("budget")
+        'budget'
+    """
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"lr_schedule must be one of {SCHEDULES}, got {schedule!r}")
+    return schedule
+
+
 def parse_time_limit(value):
     """Seconds from a time limit: a number of seconds, or a string such as "15m", "90s", "1h30m".
 
@@ -102,8 +114,7 @@ class TimeBudget(keras.callbacks.Callback):
     def __init__(self, seconds, schedule="budget", history_log=None, clock=None, verbose=True,
                  base_learning_rate=None):
         super().__init__()
-        if schedule not in SCHEDULES:
-            raise ConfigError(f"lr_schedule must be one of {SCHEDULES}, got {schedule!r}")
+        check_lr_schedule(schedule)
         self.seconds = float(seconds)
         self.schedule = schedule
         self.history_log = history_log
