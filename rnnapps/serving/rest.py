@@ -144,7 +144,7 @@ def encode_predict(outputs, request_format):
 def predict_json(registry, limits, name, version, body):
     """A predict request body (bytes) -> the response body (bytes); runs in a worker thread."""
     servable, signature, inputs, request_format = decode_predict(registry, limits, name, version, body)
-    return encode_predict(servable.predict(signature.name, inputs), request_format)
+    return encode_predict(servable.predict_checked(signature, inputs), request_format)
 
 
 def metadata_json(servable):
@@ -205,7 +205,7 @@ def create_app(registry, limits=None, workers=8, demo=True):
         servable, signature, inputs, request_format = decode_predict(registry, limits, name, version, body)
         batcher = async_batcher(servable, signature)
         if batcher is None:
-            return await loop.run_in_executor(executor, lambda: encode_predict(servable.predict(signature.name, inputs), request_format))
+            return await loop.run_in_executor(executor, lambda: encode_predict(servable.predict_checked(signature, inputs), request_format))
         return encode_predict(await batcher(inputs), request_format)
 
     def async_batcher(servable, signature):

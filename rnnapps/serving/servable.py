@@ -99,6 +99,11 @@ class Servable:
         """
         signature = self.signature(signature_name)
         signature.check(inputs)
+        return self.predict_checked(signature, inputs, output_filter)
+
+    def predict_checked(self, signature, inputs, output_filter=()):
+        """`predict` for a `Signature` of this servable and inputs that already passed
+        `signature.check` (the REST front checks a request before it may join a batch)."""
         unknown = sorted(set(output_filter) - set(signature.outputs))
         if unknown:
             raise invalid(f"signature {signature.name!r} has no outputs {unknown}; it has {sorted(signature.outputs)}")
