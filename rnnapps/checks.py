@@ -11,6 +11,7 @@ Example:
     0.1
 """
 
+import dataclasses
 import math
 import numbers
 
@@ -27,6 +28,20 @@ def check_int(name, value, low, high=None):
         bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
         raise ConfigError(f"{name} must be an integer {bound}, got {value!r}")
     return int(value)
+
+
+def check_int_fields(instance, low=1):
+    """Checks every field of the dataclass `instance` with `check_int(name, value, low)`
+    and stores it back as a Python int (so a numpy integer still serializes to JSON);
+    for limits objects whose fields are all counts, frozen ones included.
+
+    Example:
+        >>> check_int_fields(RequestLimits(max_batch=0))  # doctest: +SKIP
+        Traceback (most recent call last):
+        rnnapps.errors.ConfigError: max_batch must be an integer >= 1, got 0
+    """
+    for field in dataclasses.fields(instance):
+        object.__setattr__(instance, field.name, check_int(field.name, getattr(instance, field.name), low))
 
 
 def check_optional_int(name, value, low, high=None):

@@ -27,7 +27,7 @@ import random
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.checks import check_int  # noqa: F401  (re-exported: the apps' request checks)
+from rnnapps.checks import check_int, check_int_fields  # noqa: F401  (check_int re-exported: the apps' request checks)
 from rnnapps.errors import ConfigError
 from rnnapps.text.plain import utf8_text
 
@@ -51,10 +51,7 @@ class RequestLimits:
     max_num_samples: int = 64
 
     def __post_init__(self):
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{field.name} must be an integer >= 1, got {value!r}")
+        check_int_fields(self)
 
     @classmethod
     def of(cls, limits):

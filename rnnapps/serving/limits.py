@@ -12,7 +12,7 @@ Example:
 
 import dataclasses
 
-from rnnapps.errors import ConfigError
+from rnnapps.checks import check_int_fields
 
 # Integer inputs that ask for output tokens; their value is bounded by max_new_tokens.
 TOKEN_COUNT_INPUTS = ("max_length",)
@@ -39,10 +39,7 @@ class ServerLimits:
     max_pending: int = 128
 
     def __post_init__(self):
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{field.name} must be an integer >= 1, got {value!r}")
+        check_int_fields(self)
 
 
 def check_request(inputs, limits):

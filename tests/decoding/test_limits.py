@@ -10,6 +10,7 @@ import tensorflow as tf
 import rnnapps
 from rnnapps.decoding.limits import RequestLimits, chunks
 from rnnapps.errors import ConfigError
+from rnnapps.serving.limits import ServerLimits
 
 HUGE_PROMPT = "ab " * 66_667  # 200,001 characters
 
@@ -25,6 +26,13 @@ def test_limits_validate_their_fields():
         RequestLimits(max_batch=0)
     with pytest.raises(ConfigError, match="unknown request limits"):
         RequestLimits.of({"rows": 3})
+    for bad in (True, 2.0, "4", None):
+        with pytest.raises(ConfigError, match="max_new_tokens must be an integer >= 1"):
+            RequestLimits(max_new_tokens=bad)
+    numpy_count = RequestLimits(max_batch=np.int64(8)).max_batch
+    assert type(numpy_count) is int and numpy_count == 8  # stored as a Python int: the export writes it as JSON
+    with pytest.raises(ConfigError, match="max_rows must be an integer >= 1"):
+        ServerLimits(max_rows=-1)
     assert list(chunks([1, 2, 3], 2)) == [[1, 2], [3]]
 
 
