@@ -14,7 +14,10 @@ from rnnapps.text.chinese import rhyme_group
 from tests.helpers import run_app_test, run_python
 
 SAMPLE = os.path.join(SAMPLES_DIR, "poems.txt")
-SMALL = dict(cell="gru", units=24, depth=1, embedding_dim=16)
+# No dropout in these toy models (the default's dropout layers draw seeds, which would
+# change the random weights the greedy checks below were written against);
+# `test_passes_the_shared_app_checks` trains with the default dropout.
+SMALL = dict(cell="gru", units=24, depth=1, embedding_dim=16, dropout=0.0, output_dropout=0.0)
 
 
 @pytest.fixture(scope="module")
