@@ -10,7 +10,7 @@ from rnnapps.data.poem_batches import END, START
 from rnnapps.decoding import sample
 from rnnapps.decoding.limits import DEFAULT_LIMITS, assert_batch_within
 from rnnapps.decoding.poetry import PoemConstraints, forced_tokens
-from rnnapps.export.generation import loop_step_fn
+from rnnapps.export.generation import loop_step_fn, prefill_states
 from rnnapps.text.poem_forms import MAX_FREE_TOKENS, MAX_MOOD_CHARS, REQUEST_FORMS  # noqa: F401 (MAX_FREE_TOKENS re-exported)
 
 
@@ -70,7 +70,7 @@ def poem_serving_fn(vectorizer, models, tables, limits=DEFAULT_LIMITS):
 
     Args:
         vectorizer: the char `TextVectorizer` of the poet.
-        models: its `LanguageModels` (prefill and token_step are used).
+        models: its `LanguageModels` (token_step and state_sizes are used).
         tables: `PoemTables` of the vocabulary.
         limits: `RequestLimits` (rows per request).
 
@@ -80,12 +80,17 @@ def poem_serving_fn(vectorizer, models, tables, limits=DEFAULT_LIMITS):
     token_strings = tf.constant(vectorizer.tokens_by_id(printable=True))  # padding, <unk> and markers print ""
     has_rhymes = tables.has_rhymes
 
-    def prime(mood):
-        """States after the mood text (zeros for none): where START is fed next."""
+    def prime(mood, token_step):
+        """States after the mood text (zeros for none): where START is fed next.
+
+        A loop of the generation step rather than the functional prefill model: a Keras
+        recurrent layer draws dropout masks from its seed state even at inference, and
+        that write to a mirrored variable cannot be saved in an export made under a
+        MirroredStrategy."""
         mood = tf.strings.regex_replace(mood, f"[{START}{END}]", "")
-        ids = vectorizer.vectorize(mood)[:, -MAX_MOOD_CHARS:].to_tensor(0)
-        ids = tf.pad(ids, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids)[1])]])  # >= 1 step; padding is masked
-        return tuple(models.prefill(ids, training=False)[1:])
+        ragged = vectorizer.vectorize(mood)[:, -MAX_MOOD_CHARS:]
+        lengths = tf.cast(ragged.row_lengths(), tf.int32)
+        return prefill_states(token_step, ragged.to_tensor(0), lengths, models.state_sizes)
 
     def serve(form, acrostic, first_line, mood, rhyme, no_repeat, temperature, top_k, seed):
         batch = tf.shape(acrostic)[0]
@@ -97,11 +102,12 @@ def poem_serving_fn(vectorizer, models, tables, limits=DEFAULT_LIMITS):
         if not has_rhymes:
             tf.debugging.Assert(tf.logical_not(rhyme), ["this export has no rhyme table (pypinyin was missing when it was made)"])
         lines, chars = form_shape(form)
+        token_step = models.token_step()  # inside the graph: its projection table is made once per call
         forced = forced_tokens(vectorizer.vectorize(acrostic), vectorizer.vectorize(first_line), lines, chars, tables, MAX_FREE_TOKENS)
         constraints = PoemConstraints(tables, lines, chars, forced, rhyme=rhyme & (lines > 0), no_repeat=no_repeat)
         max_new = tf.where(lines > 0, lines * (chars + 1) + 1, MAX_FREE_TOKENS)
         result = sample(
-            loop_step_fn(models), tf.fill([batch], tf.constant(tables.start_id, tf.int32)), prime(mood), max_new,
+            loop_step_fn(models, token_step), tf.fill([batch], tf.constant(tables.start_id, tf.int32)), prime(mood, token_step), max_new,
             temperature=temperature, top_k=top_k, seed=tf.stack([seed, tf.constant(1, tf.int64)]),
             stop_ids=[tables.end_id], processor=constraints, with_log_probs=False,
         )
