@@ -4,9 +4,9 @@
     python examples/tang_poetry.py "chinese-poetry/json/poet.tang.*.json" --form wujue --form qijue
     python examples/tang_poetry.py tang.npz --epochs 20 --units 256
 
-The model is the app's default, `rnnapps.PoetryGenerator()` (a GRU(512) over 256-wide
-embeddings at the time of writing): those are the settings tuned on real corpora in
-bench/quality.py. `--cell`, `--units` and the other model options override them.
+The model is the app's default, `rnnapps.PoetryGenerator()` (a GRU(512) whose 512-wide
+embedding is also its output layer, at the time of writing): those are the settings tuned
+on real corpora in bench/quality.py. `--cell`, `--units` and the other model options override them.
 
 The script's own settings (the defaults below) and why:
 - quatrains and regulated verse only (`--form`), at most 80 characters: the forms the

@@ -124,12 +124,16 @@ def add_language_model_options(model, defaults):
     model.add_argument("--cell", choices=CELLS, help="recurrent cell" + note("cell"))
     model.add_argument("--units", type=int, help="hidden units per layer" + note("units"))
     model.add_argument("--depth", type=int, help="stacked recurrent layers" + note("depth"))
-    model.add_argument("--embedding-dim", type=int, help="embedding width" + note("embedding_dim"))
+    embedding_note = " (default: --units)" if note("embedding_dim") == " (default: none)" else note("embedding_dim")
+    model.add_argument("--embedding-dim", type=int, help="embedding width" + embedding_note)
     model.add_argument("--dropout", type=float, help="input dropout of recurrent layers" + note("dropout"))
     model.add_argument("--recurrent-dropout", type=float, help="recurrent-state dropout (disables cuDNN)" + note("recurrent_dropout"))
     model.add_argument("--output-dropout", type=float, help="dropout before the softmax layer" + note("output_dropout"))
     model.add_argument("--connection", choices=("residual", "highway"), help="connection between stacked layers (needs --depth >= 2)")
-    add_flag(model, "--tie-embeddings", "tie_embeddings", "share the embedding with the output layer (needs --units == --embedding-dim)")
+    tie = model.add_mutually_exclusive_group()
+    tie_note = " (default: on when --embedding-dim equals --units)" if note("tie_embeddings") == " (default: none)" else note("tie_embeddings")
+    add_flag(tie, "--tie-embeddings", "tie_embeddings", "share the embedding with the output layer (needs --units == --embedding-dim)" + tie_note)
+    add_flag(tie, "--no-tie-embeddings", "tie_embeddings", "a separate output layer", sets=False)
 
 
 def add_optimizer_options(parser, defaults):

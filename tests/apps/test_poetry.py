@@ -143,6 +143,21 @@ def test_bad_corpora_and_unfitted_use(tmp_path):
             rnnapps.PoetryGenerator(untitled_share=share)
 
 
+def test_the_embedding_is_tied_to_the_output_layer_when_the_widths_allow_it():
+    def spec(**options):
+        made = rnnapps.PoetryGenerator(**options).spec
+        return made.units, made.embedding_dim, made.tie_embeddings
+
+    assert spec() == (512, 512, True)  # the default: one 512-wide matrix embeds and predicts
+    assert spec(units=128) == (128, 128, True)  # embedding_dim follows units
+    assert spec(embedding_dim=64) == (512, 64, False)  # other widths: a separate output layer
+    assert spec(units=64, embedding_dim=64, tie_embeddings=False) == (64, 64, False)
+    with pytest.raises(ConfigError, match="tie_embeddings needs units == embedding_dim"):
+        rnnapps.PoetryGenerator(embedding_dim=64, tie_embeddings=True)
+    poet = rnnapps.PoetryGenerator.from_vocabulary("春夏秋冬山水花月", units=8, depth=1, embedding_dim=None)
+    assert "logits" not in {layer.name for layer in poet.models.train.layers}  # the embedding predicts
+
+
 @pytest.fixture(scope="module")
 def exported(untrained, tmp_path_factory):
     return untrained.export(tmp_path_factory.mktemp("exports"), "poetry")
