@@ -86,6 +86,19 @@ def test_given_options_are_passed_under_the_app_names():
     assert given(args, ("bidirectional", "download")) == {"bidirectional": False, "download": False}
 
 
+def test_tied_embeddings_can_be_asked_for_or_refused_and_the_poetry_help_says_what_none_means():
+    parser = action_parser("poetry", "train")
+    assert given(parser.parse_args(["p.txt", "-o", "m"]), ("tie_embeddings", "embedding_dim")) == {}
+    assert given(parser.parse_args(["p.txt", "-o", "m", "--no-tie-embeddings"]), ("tie_embeddings",)) == {"tie_embeddings": False}
+    assert given(parser.parse_args(["p.txt", "-o", "m", "--tie-embeddings"]), ("tie_embeddings",)) == {"tie_embeddings": True}
+    with pytest.raises(SystemExit):  # one or the other
+        parser.parse_args(["p.txt", "-o", "m", "--tie-embeddings", "--no-tie-embeddings"])
+    helps = {option: action.help for option, action in options_of(parser).items()}
+    assert helps["--embedding-dim"].endswith("(default: --units)")
+    assert helps["--tie-embeddings"].endswith("(default: on when --embedding-dim equals --units)")
+    assert options_of(action_parser("lm", "train"))["--tie-embeddings"].help.endswith("(default: off)")
+
+
 def test_resume_and_precision_are_separate_groups():
     parser = argparse.ArgumentParser()
     add_resume_options(parser)
