@@ -68,7 +68,7 @@ class PoetryGenerator(App):
         self,
         cell="gru", units=512, depth=1, embedding_dim=None,  # layers
         dropout=0.35, recurrent_dropout=0.0, connection=None, tie_embeddings=None, output_dropout=0.35,  # more model
-        titles=True, untitled_share=0.25,  # training sequences
+        titles=True, untitled_share=0.4,  # training sequences
         max_vocab=None, min_count=1,  # vocabulary
         optimizer="adam", learning_rate=5e-3,  # optimizer
         clipnorm=1.0, global_clipnorm=None, clipvalue=None, optimizer_options=None,
