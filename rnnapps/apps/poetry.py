@@ -40,8 +40,8 @@ class PoetryGenerator(App):
             tie_embeddings, output_dropout: the model (see `LanguageModelSpec`);
             default a GRU(512) whose 512-wide character embedding is also its output
             layer, dropout 0.35 on its inputs and outputs (a Tang corpus of ~6k poems
-            overfits by the 4th epoch without dropout; tying halves the parameters of
-            the ~5k-character vocabulary and learns faster). `embedding_dim=None`
+            overfits by the 4th epoch without dropout; tying cuts the parameters of
+            the ~5k-character tables by a third and learns faster). `embedding_dim=None`
             means `units`; `tie_embeddings=None` ties when `embedding_dim == units`.
         titles: train with each poem's title before it, so a `mood` (a title-like
             text) can prime generation.
