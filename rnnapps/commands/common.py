@@ -44,13 +44,16 @@ class AppDefaults:
         """`note` for a constructor option."""
         return self.note("__init__", name)
 
-    def note(self, method, name):
-        """" (default: VALUE)" for the help text of the option that sets `method`'s `name`."""
+    def note(self, method, name, none_means=None):
+        """" (default: VALUE)" for the help text of the option that sets `method`'s `name`;
+        `none_means` says what a default of None stands for (e.g. "--units")."""
         defaults = self.methods.get(method, {})
         if name not in defaults:
             return " (default: the app's)"
         value = defaults[name]
-        if value is None or isinstance(value, bool):
+        if value is None and none_means:
+            value = none_means
+        elif value is None or isinstance(value, bool):
             value = {None: "none", True: "on", False: "off"}[value]
         return f" (default: {value})"
 
@@ -120,19 +123,18 @@ LANGUAGE_MODEL_OPTIONS = (
 
 def add_language_model_options(model, defaults):
     """The architecture options of the language-model apps (`LANGUAGE_MODEL_OPTIONS`), to the group `model`."""
-    note = lambda name: defaults.note("__init__", name)  # noqa: E731
+    note = lambda name, none_means=None: defaults.note("__init__", name, none_means)  # noqa: E731
     model.add_argument("--cell", choices=CELLS, help="recurrent cell" + note("cell"))
     model.add_argument("--units", type=int, help="hidden units per layer" + note("units"))
     model.add_argument("--depth", type=int, help="stacked recurrent layers" + note("depth"))
-    embedding_note = " (default: --units)" if note("embedding_dim") == " (default: none)" else note("embedding_dim")
-    model.add_argument("--embedding-dim", type=int, help="embedding width" + embedding_note)
+    model.add_argument("--embedding-dim", type=int, help="embedding width" + note("embedding_dim", "--units"))
     model.add_argument("--dropout", type=float, help="input dropout of recurrent layers" + note("dropout"))
     model.add_argument("--recurrent-dropout", type=float, help="recurrent-state dropout (disables cuDNN)" + note("recurrent_dropout"))
     model.add_argument("--output-dropout", type=float, help="dropout before the softmax layer" + note("output_dropout"))
     model.add_argument("--connection", choices=("residual", "highway"), help="connection between stacked layers (needs --depth >= 2)")
     tie = model.add_mutually_exclusive_group()
-    tie_note = " (default: on when --embedding-dim equals --units)" if note("tie_embeddings") == " (default: none)" else note("tie_embeddings")
-    add_flag(tie, "--tie-embeddings", "tie_embeddings", "share the embedding with the output layer (needs --units == --embedding-dim)" + tie_note)
+    tied = note("tie_embeddings", "on when --embedding-dim equals --units")
+    add_flag(tie, "--tie-embeddings", "tie_embeddings", "share the embedding with the output layer (needs --units == --embedding-dim)" + tied)
     add_flag(tie, "--no-tie-embeddings", "tie_embeddings", "a separate output layer", sets=False)
 
 
