@@ -135,7 +135,10 @@ class GradientNormMonitor(keras.callbacks.Callback):
             spike = True
         elif self.explode_threshold is not None and value > self.explode_threshold:
             spike = True
-        elif len(history) >= min(self.window, 10):
+        elif len(history) >= self.window:
+            # Only after a full window: in the first steps of a fresh model the norm grows as
+            # the learning-rate warm-up does, and a median of a few steps is no baseline (the
+            # poet's default fit on real data warned at step 11 of thousands).
             median = statistics.median(history)
             spike = median > 0 and value > self.explode_factor * median
         if spike and not self._exploding:

@@ -48,6 +48,14 @@ def test_spikes_within_the_cooldown_are_recorded_and_counted_once_at_the_end():
     assert len(records) == 1 and "2 more exploding-gradient step(s)" in str(records[0].message)
 
 
+def test_no_relative_spike_before_a_full_window_of_steps():
+    monitor = GradientNormMonitor()  # window 50
+    rising = [0.02 + 0.002 * i for i in range(10)]  # a warm-up's growing norms (median 0.029)
+    values = rising + [0.4] + [0.05] * 49 + [5.0]  # 0.4: 14x the median of 10 steps, not of 50
+    feed(monitor, values)
+    assert [(step, kind) for step, kind, _, _ in monitor.events] == [(61, "explode")]
+
+
 def test_non_finite_and_absolute_thresholds_explode_at_once():
     monitor = GradientNormMonitor(explode_threshold=100)
     feed(monitor, [1.0, 150.0, 1.0, math.inf])
