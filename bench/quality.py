@@ -81,10 +81,11 @@ def encode_text(vectorizer, text, piece_chars=100_000):
 
 
 def timed(fn):
-    """(result, wall seconds) of `fn()`."""
-    started = time.monotonic()
+    """`(result, clock)` of `fn()`: clock is `{"seconds": wall, "cpu_seconds": process CPU}`;
+    their ratio is how many cores the run kept busy on average."""
+    started, cpu_started = time.monotonic(), time.process_time()
     result = fn()
-    return result, time.monotonic() - started
+    return result, {"seconds": time.monotonic() - started, "cpu_seconds": time.process_time() - cpu_started}
 
 
 # -- tasks: each returns {"app": {...}, "peer": {...}} ------------------------------------------
@@ -98,16 +99,16 @@ def run_sentiment(paths, seconds):
     train, valid, test = (read_tsv(paths[s], ("text", "label")) for s in ("train", "valid", "test"))
     names = sorted({label for _, label in train})
     app = rnnapps.SentimentClassifier(**TUNING["app_options"])
-    _, app_time = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
+    _, app_clock = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
     report = app.evaluate(paths["test"])
     peer = TUNING["peers"].get("sentiment")
     if peer is None:
-        peer_predict, peer_time = timed(lambda: sentiment_peer(
+        peer_predict, peer_clock = timed(lambda: sentiment_peer(
             [t for t, _ in train], np.array([names.index(l) for _, l in train]),
             [t for t, _ in valid], np.array([names.index(l) for _, l in valid]), names, seconds))
         peer_report = classification_report([names.index(l) for _, l in test], list(peer_predict([t for t, _ in test])), names)
-        peer = {"accuracy": peer_report.accuracy, "macro_f1": peer_report.macro_f1, "seconds": peer_time}
-    return {"app": {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "seconds": app_time}, "peer": peer}
+        peer = {"accuracy": peer_report.accuracy, "macro_f1": peer_report.macro_f1, **peer_clock}
+    return {"app": {"accuracy": report.accuracy, "macro_f1": report.macro_f1, **app_clock}, "peer": peer}
 
 
 def run_lm(paths, seconds, level):
@@ -115,23 +116,23 @@ def run_lm(paths, seconds, level):
     from quality_peers import lm_peer
 
     app = rnnapps.TextGenerator(**{"level": level, **TUNING["app_options"]})
-    _, app_time = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
+    _, app_clock = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
     report = app.evaluate(paths["test"])
     # The peer trains on the same token ids (the app's vocabulary), so both perplexities count the same tokens.
     vectorizer = app.vectorizer
     peer = TUNING["peers"].get(f"{level}_lm")
     if peer is None:
         ids = {split: encode_text(vectorizer, read_text(paths[split])) for split in ("train", "valid", "test")}
-        score, peer_time = timed(lambda: lm_peer(ids["train"], ids["valid"], vectorizer.vocabulary_size, seconds))
+        score, peer_clock = timed(lambda: lm_peer(ids["train"], ids["valid"], vectorizer.vocabulary_size, seconds))
         nll, count = score(ids["test"])
         # bits/char as the app reports it: mean bits per token x tokens per character of the test text.
         peer = {
             "perplexity": math.exp(nll / count),
             "bits_per_char": (nll / count) / math.log(2) * (report.num_tokens / max(1, report.num_chars)),
-            "seconds": peer_time,
+            **peer_clock,
         }
     return {
-        "app": {"perplexity": report.perplexity, "bits_per_char": report.bits_per_char, "seconds": app_time},
+        "app": {"perplexity": report.perplexity, "bits_per_char": report.bits_per_char, **app_clock},
         "peer": peer,
     }
 
@@ -142,16 +143,16 @@ def run_poetry(paths, seconds):
     from rnnapps.data.poems import is_valid_poem
 
     app = rnnapps.PoetryGenerator(**TUNING["app_options"])
-    _, app_time = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
+    _, app_clock = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
     report = app.evaluate(paths["test"], form="qilv", num_samples=NUM_SAMPLES, temperature=SAMPLE_TEMPERATURE)
     peer = TUNING["peers"].get("poetry")
     if peer is None:
-        (nll, sample), peer_time = timed(lambda: poetry_peer(read_poems(paths["train"]), read_poems(paths["valid"]), seconds))
+        (nll, sample), peer_clock = timed(lambda: poetry_peer(read_poems(paths["train"]), read_poems(paths["valid"]), seconds))
         total, count = nll(read_poems(paths["test"]))
         samples = sample(NUM_SAMPLES, SAMPLE_TEMPERATURE)
         peer = {"perplexity": math.exp(total / count), "valid_free": sum(is_valid_poem(p, "qilv") for p in samples) / len(samples),
-                "seconds": peer_time}
-    return {"app": {"perplexity": report.perplexity, "valid_free": report.free_validity, "seconds": app_time}, "peer": peer}
+                **peer_clock}
+    return {"app": {"perplexity": report.perplexity, "valid_free": report.free_validity, **app_clock}, "peer": peer}
 
 
 def run_translation(paths, seconds):
@@ -161,14 +162,14 @@ def run_translation(paths, seconds):
 
     train, valid, test = (read_tsv(paths[s], ("source", "target")) for s in ("train", "valid", "test"))
     app = rnnapps.Translator(**TUNING["app_options"])
-    _, app_time = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
+    _, app_clock = timed(lambda: app.fit(paths["train"], validation_data=paths["valid"], epochs=10**6, time_limit=seconds, verbose=2))
     sources, references = [s for s, _ in test], [t for _, t in test]
     app_bleu = corpus_bleu(references, app.translate(sources), lowercase=True, tokenize="13a").score
     peer = TUNING["peers"].get("translation")
     if peer is None:
-        translate, peer_time = timed(lambda: translation_peer(train, valid, seconds))
-        peer = {"bleu": corpus_bleu(references, translate(sources), lowercase=True, tokenize="13a").score, "seconds": peer_time}
-    return {"app": {"bleu": app_bleu, "seconds": app_time}, "peer": peer}
+        translate, peer_clock = timed(lambda: translation_peer(train, valid, seconds))
+        peer = {"bleu": corpus_bleu(references, translate(sources), lowercase=True, tokenize="13a").score, **peer_clock}
+    return {"app": {"bleu": app_bleu, **app_clock}, "peer": peer}
 
 
 RUNNERS = {
@@ -210,6 +211,19 @@ def print_table(results, budgets):
             print(f"{task:<12} {budgets[task] / 60:>6.1f}m {figure:<19} {app:>9.4g} {peer:>9.4g} {ratio:>7.3f}  {target:<16} {'yes' if met else 'NO'}")
             all_met &= met
     return all_met
+
+
+def print_clocks(results):
+    """Each side's wall and CPU seconds, and the cores it kept busy (CPU / wall)."""
+    for task, result in results.items():
+        sides = []
+        for side in ("app", "peer"):
+            clock = result[side]
+            if "cpu_seconds" in clock and clock.get("seconds"):
+                cores = clock["cpu_seconds"] / clock["seconds"]
+                sides.append(f"{side} {clock['seconds']:.0f} s wall, {clock['cpu_seconds']:.0f} CPU-s ({cores:.2f} cores)")
+        if sides:
+            print(f"{task:<12} " + "; ".join(sides))
 
 
 def use_cpu_clock():
@@ -269,6 +283,7 @@ def main(argv=None):
             with open(args.json_out, "w", encoding="utf-8") as handle:
                 json.dump({"budgets": budgets, "results": results}, handle, indent=2)
     met = print_table(results, budgets) and len(results) == len(tasks)
+    print_clocks(results)
     if TUNING["app_options"]:
         print(f"tuning run with app options {TUNING['app_options']}: not a verdict on the defaults", flush=True)
         met = False
