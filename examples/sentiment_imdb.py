@@ -9,7 +9,8 @@ Stanford aclImdb folder (`--data-dir path/to/aclImdb`, with train/pos, train/neg
 
 The model is the app's default, `rnnapps.SentimentClassifier()` (word level, the 20k most
 frequent words, 400 words kept per review, an LSTM(64) over 128-wide embeddings classifying
-from its last state, Adam 1e-3 with clipnorm 1.0, at the time of writing): those are the
+from its last state, beside a bag of hashed character 2-5-grams, each head keeping its own
+best epoch, Adam 1e-3 with clipnorm 1.0, at the time of writing): those are the
 settings tuned on real corpora in bench/quality.py. `--bidirectional`, `--pooling` and the
 other model options override them.
 

@@ -31,7 +31,14 @@ from rnnapps.apps.saved import (  # noqa: F401  (is_saved_app, read_saved_config
 from rnnapps.export import export_serving
 from rnnapps.io_utils import replace_directory
 from rnnapps.text import load_vocabulary, save_vocabulary
-from rnnapps.training import GradientNormMonitor, check_precision, compile_model, default_callbacks, precision_scope
+from rnnapps.training import (
+    GradientNormMonitor,
+    HeadEnsembleModel,
+    check_precision,
+    compile_model,
+    default_callbacks,
+    precision_scope,
+)
 from rnnapps.training.history import TrainingHistory
 from rnnapps.training.optim import copy_optimizer_state
 from rnnapps.training.output_prior import dataset_targets, init_output_bias
@@ -361,6 +368,7 @@ class App:
             lr_schedule=lr_schedule,
             steps_hint=steps_hint,
             base_learning_rate=float(self.spec.learning_rate),  # what a time-budget schedule scales
+            per_head=isinstance(model or self.model, HeadEnsembleModel),
         )
         with contextlib.ExitStack() as stack:
             for source in sources:

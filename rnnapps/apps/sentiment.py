@@ -26,6 +26,7 @@ from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.classifier import ClassifierPredictions, classifier_serving_fn
 from rnnapps.text import TextVectorizer, build_vocabulary
 from rnnapps.text.embeddings import embedding_matrix, read_word_vectors
+from rnnapps.text.ngrams import MAX_NGRAMS, NGRAM_BUCKETS, NGRAM_RANGE, check_ngram_options
 from rnnapps.training.metrics import labelled_report
 from rnnapps.training.precision import float32_outputs
 
@@ -44,6 +45,15 @@ class SentimentClassifier(App):
         lowercase, punctuation: text normalisation (see `rnnapps.text.split_words`).
         multi_label: force/forbid multi-label; default: inferred from the labels.
         threshold: probability above which a label is predicted (multi-label).
+        ngram_buckets: a bag-of-n-grams head beside the recurrent one, over this many
+            hash buckets of the tokens' character n-grams (0: no bag head). Its n-grams
+            keep what unknown words, misspellings, hashtags and word forms say; the two
+            heads train each on its own loss, each keeps the weights of its own best
+            epoch (`rnnapps.training.HeadSelection`), and the prediction is their mean.
+        ngram_range: (shortest, longest) n-gram in characters; each word is wrapped in
+            spaces first (at char level: n-grams of consecutive characters).
+        max_ngrams: distinct n-grams kept per text; ngram_dim, ngram_dropout: the bag's
+            embedding width and dropout.
         embedding_vectors: GloVe-style vector file or {word: vector} dict to start the
             embedding from (its dimension then sets `embedding_dim`).
         strategy, mixed_precision: see `App`.
@@ -72,6 +82,8 @@ class SentimentClassifier(App):
         optimizer="adam", learning_rate=1e-3,  # optimizer
         clipnorm=1.0, global_clipnorm=None, clipvalue=None, optimizer_options=None,
         max_length=None, max_tokens=20_000, min_count=1, lowercase=True, punctuation="split",  # vocabulary
+        ngram_buckets=NGRAM_BUCKETS, ngram_range=NGRAM_RANGE, max_ngrams=MAX_NGRAMS,  # bag-of-n-grams head
+        ngram_dim=32, ngram_dropout=0.3,
         multi_label=None, threshold=0.5,  # labels
         embedding_vectors=None,  # pretrained vectors
         strategy=None, mixed_precision=None,  # devices
@@ -92,6 +104,9 @@ class SentimentClassifier(App):
             attention_units=attention_units,
             hidden_units=hidden_units,
             head_dropout=head_dropout,
+            ngram_buckets=ngram_buckets,
+            ngram_dim=ngram_dim,
+            ngram_dropout=ngram_dropout,
             optimizer=optimizer,
             learning_rate=learning_rate,
             clipnorm=clipnorm,
@@ -113,6 +128,8 @@ class SentimentClassifier(App):
             lowercase=bool(lowercase),
             punctuation=punctuation,
         )
+        ngram_range, _, max_ngrams = check_ngram_options(ngram_range, max(int(ngram_buckets), 1), max_ngrams)
+        self.text_options.update(ngram_range=list(ngram_range), max_ngrams=max_ngrams)
         self._make_vectorizer()  # validates the text options now rather than at fit time
         self.multi_label = multi_label
         self.threshold = float(threshold)
@@ -129,7 +146,26 @@ class SentimentClassifier(App):
 
     def _make_vectorizer(self, vocabulary=None):
         options = {k: self.text_options[k] for k in ("level", "max_length", "lowercase", "punctuation")}
-        return TextVectorizer(vocabulary=vocabulary, **options)
+        ngrams = None
+        if self.spec.ngram_buckets:
+            ngrams = {
+                "ngram_range": self.text_options["ngram_range"],
+                "buckets": int(self.spec.ngram_buckets),
+                "max_ngrams": self.text_options["max_ngrams"],
+            }
+        return TextVectorizer(vocabulary=vocabulary, ngrams=ngrams, **options)
+
+    def _declared_sizes(self):
+        sizes = super()._declared_sizes()
+        if self.spec.ngram_buckets:  # the n-gram embedding's rows and width
+            sizes.update(ngram_rows=int(self.spec.ngram_buckets) + 1, ngram_dim=int(self.spec.ngram_dim))
+        return sizes
+
+    @classmethod
+    def _upgrade_saved_config(cls, config):
+        # Saves from before the bag-of-n-grams head have no n-gram options: they had no bag.
+        config.setdefault("ngram_buckets", 0)
+        return config
 
     def _get_state(self):
         return {"label_names": self.label_names, "task": self.task}

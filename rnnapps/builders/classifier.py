@@ -15,8 +15,10 @@ from rnnapps.layers import (
     MaskedPooling,
     PaddingMask,
     RecurrentStack,
+    SplitNgramIds,
+    StackHeads,
 )
-from rnnapps.training import GradNormModel, OptimizerSettings, compile_model
+from rnnapps.training import GradNormModel, HeadEnsembleModel, OptimizerSettings, compile_model
 
 POOLINGS = ("last", "mean", "max", "attention")
 TASKS = ("binary", "multiclass", "multilabel")
@@ -37,6 +39,13 @@ class ClassifierSpec(OptimizerSettings):
         attention_units: width of the attention-pooling scorer (default: input width).
         hidden_units: an extra ReLU dense layer before the output (0: none).
         head_dropout: dropout before the output layer(s).
+        ngram_buckets: 0 (no bag), or the n-gram buckets of the vectorizer's `ngrams`:
+            the ids then carry each text's hashed character n-grams after its tokens
+            (`TextVectorizer(ngrams=...)`), and a second head, a bag of n-grams (their
+            mean embedding and a softmax, fastText-style), predicts beside the recurrent
+            one. The model is a `HeadEnsembleModel`: each head trains on its own loss and
+            the prediction is their mean.
+        ngram_dim: the n-gram embedding width; ngram_dropout: dropout on the bag's mean.
         optimizer, learning_rate, clipnorm, global_clipnorm, clipvalue,
             optimizer_options: keyword-only, see `rnnapps.training.OptimizerSettings`.
     """
@@ -55,6 +64,9 @@ class ClassifierSpec(OptimizerSettings):
     attention_units: int = None
     hidden_units: int = 0
     head_dropout: float = 0.0
+    ngram_buckets: int = 0
+    ngram_dim: int = 32
+    ngram_dropout: float = 0.3
 
     def __post_init__(self):
         choices = (("cell", CELLS), ("connection", CONNECTIONS), ("merge_mode", MERGE_MODES), ("pooling", POOLINGS))
@@ -66,7 +78,11 @@ class ClassifierSpec(OptimizerSettings):
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if int(self.hidden_units) < 0:
             raise ConfigError(f"hidden_units must be >= 0, got {self.hidden_units}")
-        for name in ("dropout", "recurrent_dropout", "head_dropout"):
+        if not 0 <= int(self.ngram_buckets) <= 1 << 24:
+            raise ConfigError(f"ngram_buckets must be in [0, 16777216], got {self.ngram_buckets}")
+        if int(self.ngram_dim) < 1:
+            raise ConfigError(f"ngram_dim must be >= 1, got {self.ngram_dim}")
+        for name in ("dropout", "recurrent_dropout", "head_dropout", "ngram_dropout"):
             if not 0.0 <= float(getattr(self, name)) < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         # A connection wraps layers 2.. of the stack. With one layer there is nothing to
@@ -95,11 +111,22 @@ class ClassifierSpec(OptimizerSettings):
         return cls(**values)
 
 
-def _output_layer(task, num_classes):
+def _output_layer(task, num_classes, prefix=""):
     if task == "binary":
-        return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")
+        return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name=f"{prefix}probability")
     activation = "softmax" if task == "multiclass" else "sigmoid"
-    return keras.layers.Dense(num_classes, activation=activation, dtype="float32", name="probabilities")
+    return keras.layers.Dense(num_classes, activation=activation, dtype="float32", name=f"{prefix}probabilities")
+
+
+def _ngram_bag_head(ngram_ids, task, num_classes, spec):
+    """The bag-of-n-grams head: mean n-gram embedding -> dropout -> output layer."""
+    embedded = keras.layers.Embedding(
+        int(spec.ngram_buckets) + 1, int(spec.ngram_dim), mask_zero=True, name="ngram_embedding"
+    )(ngram_ids)
+    bag = MaskedPooling("mean", name="ngram_mean")(embedded)
+    if spec.ngram_dropout:
+        bag = keras.layers.Dropout(float(spec.ngram_dropout), name="ngram_dropout")(bag)
+    return _output_layer(task, num_classes, prefix="ngram_")(bag)
 
 
 def classifier_objective(task):
@@ -135,11 +162,16 @@ def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None,
         spec: a `ClassifierSpec` (defaults if None).
         embedding_weights: optional `[vocabulary_size, embedding_dim]` array to start the
             embedding from (e.g. GloVe vectors aligned to the vocabulary).
+
+    With `spec.ngram_buckets`, ids from `vocabulary_size` on are n-gram ids (see
+    `ClassifierSpec`) and the model is a two-head `HeadEnsembleModel` ("recurrent" and
+    "ngram" heads).
         compile: compile with the spec's optimizer and `classifier_objective(task)`
             (`rnnapps.training.compile_model`); False leaves the model uncompiled.
 
     Returns:
-        A (compiled) `GradNormModel`: ids `[B, T]` -> probabilities `[B, 1]` (binary) or `[B, C]`.
+        A (compiled) `GradNormModel` (or `HeadEnsembleModel`): ids `[B, T]` -> probabilities
+        `[B, 1]` (binary) or `[B, C]`.
 
     Example:
         >>> model = build_classifier(100, 3, spec=ClassifierSpec(cell="gru", units=8))
@@ -154,6 +186,9 @@ def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None,
     if num_classes < 2 and task != "multilabel":
         raise ConfigError(f"a classifier needs at least 2 classes, got {num_classes}")
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    token_ids, ngram_ids = ids, None
+    if spec.ngram_buckets:
+        token_ids, ngram_ids = SplitNgramIds(vocabulary_size, name="split_ngram_ids")(ids)
     # A forward-only stack read at its last step needs no mask: with right padding the
     # top layer's output after a row's last token is its final state, and the padding
     # steps after it change nothing the model outputs (nor any gradient). Leaving the
@@ -168,7 +203,7 @@ def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None,
         trainable=spec.trainable_embeddings,
         name="embedding",
     )
-    x = embedding(ids)
+    x = embedding(token_ids)
     stack = RecurrentStack(
         cell=spec.cell,
         units=spec.units,
@@ -181,7 +216,7 @@ def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None,
     )
     sequence, states = stack(x, return_states=True)
     if unmasked:
-        pooled = LastValidStep(name="final_hidden")(sequence, mask=PaddingMask(name="padding_mask")(ids))
+        pooled = LastValidStep(name="final_hidden")(sequence, mask=PaddingMask(name="padding_mask")(token_ids))
     elif spec.pooling == "last":
         pooled = stack.final_hidden(states)
     elif spec.pooling == "attention":
@@ -194,7 +229,12 @@ def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None,
         pooled = keras.layers.Dense(spec.hidden_units, activation="relu", name="hidden")(pooled)
     if spec.head_dropout:
         pooled = keras.layers.Dropout(spec.head_dropout, name="head_dropout")(pooled)
-    model = GradNormModel(ids, _output_layer(task, num_classes)(pooled), name=f"{spec.cell}_classifier")
+    if ngram_ids is None:
+        model = GradNormModel(ids, _output_layer(task, num_classes)(pooled), name=f"{spec.cell}_classifier")
+    else:
+        heads = [_output_layer(task, num_classes)(pooled), _ngram_bag_head(ngram_ids, task, num_classes, spec)]
+        stacked = StackHeads(["recurrent", "ngram"], dtype="float32", name="heads")(heads)
+        model = HeadEnsembleModel(ids, stacked, name=f"{spec.cell}_ngram_classifier")
     if embedding_weights is not None:
         weights = np.asarray(embedding_weights, dtype="float32")
         expected = (vocabulary_size, spec.embedding_dim)

@@ -26,8 +26,8 @@ from rnnapps.commands.common import (
 MODEL_OPTIONS = (
     "level", "cell", "units", "depth", "bidirectional", "merge_mode", "connection", "dropout",
     "recurrent_dropout", "embedding_dim", "trainable_embeddings", "embedding_vectors", "pooling", "hidden_units",
-    "head_dropout", "max_length", "max_tokens", "min_count", "lowercase", "punctuation", "threshold",
-    "mixed_precision",
+    "head_dropout", "ngram_buckets", "ngram_range", "max_ngrams", "ngram_dim", "ngram_dropout", "max_length",
+    "max_tokens", "min_count", "lowercase", "punctuation", "threshold", "mixed_precision",
 )
 
 
@@ -59,6 +59,17 @@ def _add_train_parser(sub):
     model.add_argument("--pooling", choices=("last", "mean", "max", "attention"), help="how the sequence becomes one vector" + note("pooling"))
     model.add_argument("--hidden-units", type=int, help="extra dense ReLU layer before the output; 0 = none" + note("hidden_units"))
     model.add_argument("--head-dropout", type=float, help="dropout before the output layer" + note("head_dropout"))
+    model.add_argument(
+        "--ngram-buckets", type=int,
+        help="hash buckets of the bag-of-character-n-grams head beside the recurrent one; 0 = no bag head" + note("ngram_buckets"),
+    )
+    model.add_argument(
+        "--ngram-range", type=int, nargs=2, metavar=("SHORTEST", "LONGEST"),
+        help="n-gram widths in characters" + note("ngram_range"),
+    )
+    model.add_argument("--max-ngrams", type=int, help="distinct n-grams kept per text" + note("max_ngrams"))
+    model.add_argument("--ngram-dim", type=int, help="n-gram embedding width" + note("ngram_dim"))
+    model.add_argument("--ngram-dropout", type=float, help="dropout on the bag's mean embedding" + note("ngram_dropout"))
     model.add_argument("--max-length", type=int, help="tokens kept per text (default: 400 words / 1000 chars)")
     model.add_argument("--max-tokens", type=int, help="vocabulary size cap" + note("max_tokens"))
     model.add_argument("--min-count", type=int, help="minimum token count for the vocabulary" + note("min_count"))

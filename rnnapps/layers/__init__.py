@@ -3,6 +3,7 @@
 from rnnapps.layers.attention import SCORES, PaddingMask, SourceAttention
 from rnnapps.layers.attention_decoder import STYLES, AttentionDecoder
 from rnnapps.layers.highway import HighwayConnection
+from rnnapps.layers.ngram_bag import SplitNgramIds, StackHeads
 from rnnapps.layers.pooling import AttentionPooling, DropMask, LastValidStep, MaskedPooling
 from rnnapps.layers.recurrent_stack import CELLS, CONNECTIONS, MERGE_MODES, RecurrentStack, make_rnn
 from rnnapps.layers.tied_embedding import TiedEmbedding
@@ -22,6 +23,8 @@ __all__ = [
     "PaddingMask",
     "RecurrentStack",
     "SourceAttention",
+    "SplitNgramIds",
+    "StackHeads",
     "TiedEmbedding",
     "make_rnn",
 ]

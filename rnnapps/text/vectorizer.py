@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from rnnapps.dataset_iteration import ends_promptly
 from rnnapps.errors import ConfigError, DataError
+from rnnapps.text.ngrams import MAX_NGRAMS, NGRAM_BUCKETS, NGRAM_RANGE, check_ngram_options, ngram_ids
 from rnnapps.text.tokenize import LEVELS, PUNCTUATION_MODES, tokenize
 from rnnapps.text.vocabulary import OOV_TOKEN, PAD_TOKEN, RESERVED_TOKENS, build_vocabulary
 
@@ -72,6 +73,12 @@ class TextVectorizer(keras.layers.Layer):
         max_length: truncate to this many tokens; None keeps everything.
         markers: `{role: token}` of app markers (e.g. `SEQUENCE_MARKERS`); each must be in
             the vocabulary, and `special_ids` names their ids.
+        ngrams: None, or `{"ngram_range": (2, 5), "buckets": 200000, "max_ngrams": 2000}`:
+            after each text's token ids, append the ids of its tokens' hashed character
+            n-grams (`rnnapps.text.ngrams`), shifted past the vocabulary: n-gram bucket
+            `g` (1-based) becomes id `vocabulary_size + g - 1`. Token ids stay a prefix
+            of the row, so a model splits the two streams by id (a classifier's
+            bag-of-n-grams head reads them; see `rnnapps.builders.build_classifier`).
 
     Example:
         >>> vec = TextVectorizer(level="word")
@@ -90,6 +97,7 @@ class TextVectorizer(keras.layers.Layer):
         punctuation="split",
         max_length=None,
         markers=None,
+        ngrams=None,
         **kwargs,
     ):
         kwargs.setdefault("trainable", False)
@@ -105,6 +113,16 @@ class TextVectorizer(keras.layers.Layer):
         self.punctuation = punctuation
         self.max_length = None if max_length is None else int(max_length)
         self.markers = dict(markers or {})
+        self.ngrams = None
+        if ngrams is not None:
+            known = {"ngram_range", "buckets", "max_ngrams"}
+            if not isinstance(ngrams, dict) or set(ngrams) - known:
+                raise ConfigError(f"ngrams must be None or a dict with keys from {sorted(known)}, got {ngrams!r}")
+            ngram_range, buckets, max_ngrams = check_ngram_options(
+                ngrams.get("ngram_range", NGRAM_RANGE), ngrams.get("buckets", NGRAM_BUCKETS),
+                ngrams.get("max_ngrams", MAX_NGRAMS),
+            )
+            self.ngrams = {"ngram_range": list(ngram_range), "buckets": buckets, "max_ngrams": max_ngrams}
         self._ids = {}
         self.lookup = keras.layers.StringLookup(
             mask_token=PAD_TOKEN, oov_token=OOV_TOKEN, num_oov_indices=1, name="token_lookup"
@@ -210,7 +228,8 @@ class TextVectorizer(keras.layers.Layer):
         """Strings [B] -> ragged int32 ids [B, None], truncated to `max_length`.
 
         With `ensure_nonempty`, a text without tokens (empty, whitespace only) becomes a
-        single unknown token, so that a model always sees at least one step.
+        single unknown token, so that a model always sees at least one step. With
+        `ngrams`, the n-gram ids follow the token ids in each row.
         """
         if not self._has_vocabulary:
             raise ConfigError("the vectorizer has no vocabulary yet: call adapt() or set_vocabulary()")
@@ -224,6 +243,13 @@ class TextVectorizer(keras.layers.Layer):
                 tf.fill([tf.reduce_sum(empty)], tf.constant(OOV_ID, tf.int32)), empty
             )
             ids = tf.concat([filler, ids], axis=1)
+        if self.ngrams is not None:
+            grams = ngram_ids(
+                tokens, self.ngrams["ngram_range"], self.ngrams["buckets"], self.ngrams["max_ngrams"],
+                within_tokens=self.level == "word",
+            )
+            # len(self._ids) is `vocabulary_size`, as a Python int (no table read in a graph).
+            ids = tf.concat([ids, grams + (len(self._ids) - 1)], axis=1)
         return ids
 
     def call(self, texts):
@@ -249,4 +275,6 @@ class TextVectorizer(keras.layers.Layer):
         )
         if self.markers:  # only then: configs saved before markers existed load unchanged
             config["markers"] = dict(self.markers)
+        if self.ngrams is not None:  # the same
+            config["ngrams"] = dict(self.ngrams)
         return config

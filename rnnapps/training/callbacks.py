@@ -6,10 +6,14 @@ import os
 import keras
 
 from rnnapps.errors import ConfigError
+from rnnapps.training.head_selection import HeadSelection
 from rnnapps.training.monitor import GradientNormMonitor
 from rnnapps.training.progress import ProgressLine
 from rnnapps.training.resume import EpochHistoryLog
 from rnnapps.training.time_budget import TimeBudget
+
+
+NEVER_STOP = 10**9  # an early-stopping patience that only restores the best weights
 
 
 class SaveBestApp(keras.callbacks.Callback):
@@ -67,11 +71,13 @@ def default_callbacks(
     lr_schedule="budget",
     steps_hint=None,
     base_learning_rate=None,
+    per_head=False,
 ):
     """The callbacks every app trains with, plus the user's own.
 
     - `EarlyStopping` on `val_loss` (or `loss` without validation data) that restores
-      the best weights; `early_stopping_patience=None` turns it off.
+      the best weights; `early_stopping_patience=None` turns it off. With `per_head`
+      (a `HeadEnsembleModel`), `HeadSelection` in its place: the same per head.
     - `SaveBestApp` into `<checkpoint_dir>/best` when `checkpoint_dir` and `save_fn` are given.
     - `TerminateOnNaN`.
     - `GradientNormMonitor` (unless `monitor_gradients=False`): keeps every step's
@@ -97,13 +103,15 @@ def default_callbacks(
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if monitor_gradients:
         callbacks.append(GradientNormMonitor())
+    verbose_stop = bool(verbose)
     if early_stopping_patience is None and time_limit is not None:
         # A budgeted fit always ends on its best validation weights: "patience" longer
-        # than any budget keeps EarlyStopping only for its restore.
-        early_stopping_patience, verbose_stop = 10**9, False
-    else:
-        verbose_stop = bool(verbose)
-    if early_stopping_patience is not None:
+        # than any budget keeps early stopping only for its restore.
+        early_stopping_patience, verbose_stop = NEVER_STOP, False
+    if early_stopping_patience is not None and per_head:
+        patience = None if early_stopping_patience == NEVER_STOP else int(early_stopping_patience)
+        callbacks.append(HeadSelection(patience, verbose=verbose_stop))
+    elif early_stopping_patience is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(
                 monitor=monitor,

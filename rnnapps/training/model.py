@@ -17,6 +17,7 @@ import tensorflow as tf
 # Registers the package's layers, so `keras.saving.load_model` of a saved GradNormModel
 # finds those its graph holds (the language model's train graph has a `DropMask`).
 import rnnapps.layers  # noqa: E402,F401
+from rnnapps.layers import StackHeads  # noqa: E402
 
 GRAD_NORM = "grad_norm"
 
@@ -131,14 +132,18 @@ class GradNormTrainStep:
         per_layer = [tf.add_n(parts) if parts else tf.constant(0.0) for parts in squares.values()]
         return tf.sqrt(tf.stack([total] + per_layer))
 
+    def _loss_and_prediction(self, x, y, sample_weight, training):
+        """`(loss, prediction)` of one batch: the compiled loss of the model's output."""
+        y_pred = self(x, training=training)
+        return self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training), y_pred
+
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        # Under a multi-replica strategy Keras scales each replica's loss by
+        # 1/replicas (so summed gradients average); the logged loss undoes that.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
-            # Under a multi-replica strategy Keras scales each replica's loss by
-            # 1/replicas (so summed gradients average); the logged loss undoes that.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            loss, y_pred = self._loss_and_prediction(x, y, sample_weight, training=True)
             self._loss_tracker.update_state(
                 loss * tf.cast(replicas, loss.dtype), sample_weight=tf.shape(tree_first(x))[0]
             )
@@ -209,3 +214,90 @@ def tree_first(structure):
     while isinstance(structure, (list, tuple, dict)):
         structure = list(structure.values())[0] if isinstance(structure, dict) else structure[0]
     return structure
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class HeadEnsembleModel(GradNormModel):
+    """A model of several heads, each trained on its own loss, that predicts their mean.
+
+    The functional graph ends in a `rnnapps.layers.StackHeads` layer (`[B, H, C]`).
+    Calling the model (predict, serving) gives the heads' mean `[B, C]`. Training sums
+    the compiled loss of every head, as if each head were trained alone (they share no
+    weights), and logs each head's loss as `<head>_loss` (`val_<head>_loss` on
+    validation data); the metrics measure the mean. Heads that learn at different
+    speeds reach their best at different epochs: `HeadSelection` keeps each head's best
+    weights. Regularization losses (none in rnnapps' models) would count once per head.
+
+    Example:
+        >>> inputs = keras.Input((3,))
+        >>> heads = [keras.layers.Dense(2, activation="softmax", name=n)(inputs) for n in ("a", "b")]
+        >>> model = HeadEnsembleModel(inputs, StackHeads(["a", "b"])(heads))
+        >>> model(np.ones((4, 3))).shape, model.head_names
+        (TensorShape([4, 2]), ['a', 'b'])
+    """
+
+    def __init__(self, inputs, outputs, name=None, **kwargs):
+        super().__init__(inputs, outputs, name=name, **kwargs)
+        stack = self._head_stack()
+        self.head_names = list(stack.head_names)
+        self.head_loss_trackers = [keras.metrics.Mean(name=f"{head}_loss") for head in self.head_names]
+
+    def _head_stack(self):
+        outputs = self.outputs
+        layer = getattr(getattr(outputs[0], "_keras_history", None), "operation", None)
+        if len(outputs) != 1 or not isinstance(layer, StackHeads):
+            raise ValueError("a HeadEnsembleModel's one output must come from a StackHeads layer")
+        return layer
+
+    def head_outputs(self, inputs, training=None):
+        """Every head's prediction, stacked: `[B, H, C]`."""
+        return super().call(inputs, training=training)
+
+    def call(self, inputs, training=None, mask=None):
+        return tf.reduce_mean(self.head_outputs(inputs, training=training), axis=1)
+
+    def compute_output_spec(self, inputs, training=None, mask=None):
+        stacked = super().compute_output_spec(inputs, training=training, mask=mask)
+        return keras.KerasTensor((stacked.shape[0],) + tuple(stacked.shape[2:]), dtype=stacked.dtype)
+
+    def _loss_and_prediction(self, x, y, sample_weight, training):
+        heads = self.head_outputs(x, training=training)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        losses = []
+        for index, tracker in enumerate(self.head_loss_trackers):
+            loss = self.compute_loss(x=x, y=y, y_pred=heads[:, index], sample_weight=sample_weight, training=training)
+            tracker.update_state(loss * tf.cast(replicas, loss.dtype), sample_weight=tf.shape(tree_first(x))[0])
+            losses.append(loss)
+        return tf.add_n(losses), tf.reduce_mean(heads, axis=1)
+
+    def test_step(self, data):
+        # Keras' own test step with the heads' losses (and, like GradNormModel's, no grad norms).
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        loss, y_pred = self._loss_and_prediction(x, y, sample_weight, training=False)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self._loss_tracker.update_state(loss * tf.cast(replicas, loss.dtype), sample_weight=tf.shape(tree_first(x))[0])
+        logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        return {key: value for key, value in logs.items() if not key.startswith(GRAD_NORM)}
+
+    def head_weights(self):
+        """`{head: [weights]}`: the variables each head's prediction depends on.
+
+        Raises `ValueError` when heads share a variable (they could not be kept apart).
+        """
+        stack = self._head_stack()
+        owner, groups = {}, {}
+        for head, tensor in zip(self.head_names, stack._inbound_nodes[0].input_tensors):
+            found, seen, pending = [], set(), [tensor]
+            while pending:
+                history = getattr(pending.pop(), "_keras_history", None)
+                if history is None or id(history.operation) in seen:
+                    continue
+                seen.add(id(history.operation))
+                for weight in getattr(history.operation, "weights", []):
+                    if owner.setdefault(id(weight), head) != head:
+                        raise ValueError(f"heads {owner[id(weight)]!r} and {head!r} share the weight {weight.path}")
+                    found.append(weight)
+                node = history.operation._inbound_nodes[history.node_index]
+                pending.extend(node.input_tensors)
+            groups[head] = found
+        return groups

@@ -22,7 +22,9 @@ REDRAW_SECONDS = 0.2
 
 
 def shown_logs(logs):
-    """The log items the line shows: everything but per-layer norms and bookkeeping keys.
+    """The log items the line shows: everything but per-layer norms, bookkeeping keys and
+    the training losses of single heads (`<head>_loss` of a `HeadEnsembleModel`: their
+    validation losses, which pick each head's best epoch, stay).
 
     Example:
         >>> shown_logs({"loss": 1.0, "grad_norm": 2.0, "grad_norm/lm_lstm_0": 3.0, "train_seconds": 4.0})
@@ -31,6 +33,7 @@ def shown_logs(logs):
     items = [
         (key, value) for key, value in (logs or {}).items()
         if not key.startswith(HIDDEN_PREFIXES) and key not in HIDDEN_KEYS
+        and not (key.endswith("_loss") and not key.startswith("val_"))
     ]
     # The loss first, then the metrics, then the validation figures.
     return sorted(items, key=lambda item: (item[0].startswith("val_"), item[0] not in ("loss", "val_loss")))

@@ -281,3 +281,55 @@ def test_passes_the_shared_app_checks(tmp_path):
         ],
         tmp_path,
     )
+
+
+def test_default_model_has_a_bag_of_ngrams_head_trained_apart(trained_classifier):
+    model = trained_classifier.model
+    assert type(model).__name__ == "HeadEnsembleModel" and model.head_names == ["recurrent", "ngram"]
+    assert trained_classifier.vectorizer.ngrams["ngram_range"] == [2, 5]
+    history = trained_classifier.history.history
+    assert {"recurrent_loss", "ngram_loss"} <= set(history)
+    # The prediction is the mean of the heads' predictions.
+    ids = trained_classifier.vectorizer(tf.constant(["superb film", "a dreadful plot"]))
+    heads = keras.ops.convert_to_numpy(model.head_outputs(ids))
+    np.testing.assert_allclose(
+        trained_classifier.predict(["superb film", "a dreadful plot"]).probabilities, heads.mean(axis=1), rtol=1e-5
+    )
+
+
+def test_the_ngram_head_knows_unknown_words_by_their_pieces():
+    # Training has "superb"/"dreadful"; the test words are outside the vocabulary, so only
+    # their character n-grams can tell them apart.
+    keras.utils.set_random_seed(5)
+    texts, labels = tiny_sentiment_data(per_class=30)
+    clf = rnnapps.SentimentClassifier(**SMALL, ngram_dim=16, ngram_dropout=0.0)
+    clf.fit(texts, labels, epochs=30, batch_size=16, validation_split=0.0, early_stopping_patience=None, verbose=0)
+    ids = clf.vectorizer(tf.constant(["superbbb", "dreadfull"]))
+    bag = keras.ops.convert_to_numpy(clf.model.head_outputs(ids))[:, 1]
+    assert clf.vectorizer.token_to_id("superbbb") == clf.vectorizer.token_to_id("dreadfull") == 1
+    assert [clf.label_names[i] for i in bag.argmax(axis=1)] == ["positive", "negative"]
+
+
+def test_no_bag_with_zero_buckets_and_saves_from_before_the_bag_load_without_one(tmp_path):
+    texts, labels = tiny_sentiment_data(per_class=6)
+    clf = rnnapps.SentimentClassifier(**SMALL, ngram_buckets=0)
+    clf.fit(texts, labels, epochs=1, validation_split=0.0, verbose=0)
+    assert type(clf.model).__name__ == "GradNormModel" and clf.vectorizer.ngrams is None
+    clf.save(tmp_path / "old")
+    config_path = tmp_path / "old" / "config.json"
+    document = json.loads(config_path.read_text())
+    for key in ("ngram_buckets", "ngram_range", "max_ngrams", "ngram_dim", "ngram_dropout"):
+        del document["config"][key]  # as saves made before the option existed
+    config_path.write_text(json.dumps(document))
+    again = rnnapps.load(tmp_path / "old")
+    assert again.spec.ngram_buckets == 0
+    np.testing.assert_allclose(again.predict(texts[:4]).probabilities, clf.predict(texts[:4]).probabilities, rtol=1e-6)
+
+
+def test_bad_ngram_options():
+    with pytest.raises(ConfigError, match="ngram_range"):
+        rnnapps.SentimentClassifier(ngram_range=(5, 2))
+    with pytest.raises(ConfigError, match="ngram_buckets"):
+        rnnapps.SentimentClassifier(ngram_buckets=-1)
+    with pytest.raises(ConfigError, match="max_ngrams"):
+        rnnapps.SentimentClassifier(max_ngrams=0)

@@ -152,4 +152,6 @@ def test_progress_helpers():
     assert shown_logs({"val_loss": 1, "accuracy": 2, "loss": 3, "grad_norm/x": 4}) == [
         ("loss", 3), ("accuracy", 2), ("val_loss", 1)
     ]
+    # A head ensemble's per-head losses: only the validation ones are shown.
+    assert shown_logs({"loss": 3, "ngram_loss": 1, "val_ngram_loss": 2}) == [("loss", 3), ("val_ngram_loss", 2)]
     assert format_seconds(59.6) == "1:00" and format_seconds(3600) == "1:00:00"
