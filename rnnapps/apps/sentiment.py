@@ -26,7 +26,7 @@ from rnnapps.export import warmup as warmup_requests
 from rnnapps.export.classifier import ClassifierPredictions, classifier_serving_fn
 from rnnapps.text import TextVectorizer, build_vocabulary
 from rnnapps.text.embeddings import embedding_matrix, read_word_vectors
-from rnnapps.text.ngrams import MAX_NGRAMS, NGRAM_BUCKETS, NGRAM_RANGE, check_ngram_options
+from rnnapps.text.ngrams import check_ngram_options
 from rnnapps.training.metrics import labelled_report
 from rnnapps.training.precision import float32_outputs
 
@@ -82,7 +82,7 @@ class SentimentClassifier(App):
         optimizer="adam", learning_rate=1e-3,  # optimizer
         clipnorm=1.0, global_clipnorm=None, clipvalue=None, optimizer_options=None,
         max_length=None, max_tokens=20_000, min_count=1, lowercase=True, punctuation="split",  # vocabulary
-        ngram_buckets=NGRAM_BUCKETS, ngram_range=NGRAM_RANGE, max_ngrams=MAX_NGRAMS,  # bag-of-n-grams head
+        ngram_buckets=200_000, ngram_range=(2, 5), max_ngrams=2_000,  # bag-of-n-grams head
         ngram_dim=32, ngram_dropout=0.3,
         multi_label=None, threshold=0.5,  # labels
         embedding_vectors=None,  # pretrained vectors
