@@ -245,7 +245,8 @@ def _as_batch(app_or_model, batch):
         vectorizer = getattr(app_or_model, "vectorizer", None)
         if vectorizer is None:
             raise ConfigError("a batch of strings needs an app (with its vectorizer); give a model int ids instead")
-        ids = vectorizer.vectorize(tf.constant(texts, tf.string)).to_tensor(0).numpy()
+        # Token ids only: a classifier's n-gram ids (see TextVectorizer) never reach its RNN.
+        ids = vectorizer.vectorize(tf.constant(texts, tf.string), ngrams=False).to_tensor(0).numpy()
         # Unpadded windows: cut every row to the shortest text (padding would mask steps).
         lengths = (ids > 0).sum(axis=1)
         if lengths.min() < 2:

@@ -94,6 +94,12 @@ def test_a_batch_of_strings_goes_through_the_apps_vectorizer():
     assert flow.norms.shape == (2, 7)  # cut to the shorter text
 
 
+def test_a_classifier_with_an_ngram_head_shows_its_rnn_the_words_only(trained_classifier):
+    assert trained_classifier.vectorizer.ngrams is not None
+    flow = gradient_flow(trained_classifier, ["the film was superb", "a dull plot"])
+    assert flow.norms.shape == (2, 3)  # 3 words each, not words and n-grams
+
+
 @pytest.mark.parametrize(
     "target, batch, options, error, message",
     [

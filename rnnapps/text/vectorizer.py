@@ -224,12 +224,13 @@ class TextVectorizer(keras.layers.Layer):
         """Strings [B] -> ragged string tokens [B, None] (before truncation)."""
         return tokenize(texts, self.level, lowercase=self.lowercase, punctuation=self.punctuation)
 
-    def vectorize(self, texts, ensure_nonempty=False):
+    def vectorize(self, texts, ensure_nonempty=False, ngrams=True):
         """Strings [B] -> ragged int32 ids [B, None], truncated to `max_length`.
 
         With `ensure_nonempty`, a text without tokens (empty, whitespace only) becomes a
-        single unknown token, so that a model always sees at least one step. With
-        `ngrams`, the n-gram ids follow the token ids in each row.
+        single unknown token, so that a model always sees at least one step. With the
+        `ngrams` option, the n-gram ids follow the token ids in each row, unless
+        `ngrams=False` here (token ids only: what a look at the recurrent layers wants).
         """
         if not self._has_vocabulary:
             raise ConfigError("the vectorizer has no vocabulary yet: call adapt() or set_vocabulary()")
@@ -243,7 +244,7 @@ class TextVectorizer(keras.layers.Layer):
                 tf.fill([tf.reduce_sum(empty)], tf.constant(OOV_ID, tf.int32)), empty
             )
             ids = tf.concat([filler, ids], axis=1)
-        if self.ngrams is not None:
+        if self.ngrams is not None and ngrams:
             grams = ngram_ids(
                 tokens, self.ngrams["ngram_range"], self.ngrams["buckets"], self.ngrams["max_ngrams"],
                 within_tokens=self.level == "word",
