@@ -162,12 +162,12 @@ def build_classifier(vocabulary_size, num_classes, task="multiclass", spec=None,
         spec: a `ClassifierSpec` (defaults if None).
         embedding_weights: optional `[vocabulary_size, embedding_dim]` array to start the
             embedding from (e.g. GloVe vectors aligned to the vocabulary).
+        compile: compile with the spec's optimizer and `classifier_objective(task)`
+            (`rnnapps.training.compile_model`); False leaves the model uncompiled.
 
     With `spec.ngram_buckets`, ids from `vocabulary_size` on are n-gram ids (see
     `ClassifierSpec`) and the model is a two-head `HeadEnsembleModel` ("recurrent" and
     "ngram" heads).
-        compile: compile with the spec's optimizer and `classifier_objective(task)`
-            (`rnnapps.training.compile_model`); False leaves the model uncompiled.
 
     Returns:
         A (compiled) `GradNormModel` (or `HeadEnsembleModel`): ids `[B, T]` -> probabilities
