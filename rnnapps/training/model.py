@@ -220,8 +220,9 @@ def tree_first(structure):
 class HeadEnsembleModel(GradNormModel):
     """A model of several heads, each trained on its own loss, that predicts their mean.
 
-    The functional graph ends in a `rnnapps.layers.StackHeads` layer (`[B, H, C]`).
-    Calling the model (predict, serving) gives the heads' mean `[B, C]`. Training sums
+    The functional graph ends in a `rnnapps.layers.StackHeads` layer (`[B, H, C]`, what
+    `outputs` and `output_shape` describe). Calling the model (predict, serving) gives the
+    heads' mean `[B, C]`; `head_outputs` gives the stack. Training sums
     the compiled loss of every head, as if each head were trained alone (they share no
     weights), and logs each head's loss as `<head>_loss` (`val_<head>_loss` on
     validation data); the metrics measure the mean. Heads that learn at different
